@@ -1,0 +1,25 @@
+/*
+ * cli.h - what every `kvmarm-bot COMMAND` receives from main().
+ *
+ * main() parses the global options (-c CONFIG, --state DIR), loads the
+ * configuration and dispatches to a cmd_* function.  Each command
+ * parses its own options with getopt_long, prints its --help, and
+ * returns the process exit status: 0 success, 1 failure, 2 misuse.
+ */
+#ifndef KVMARM_CLI_H
+#define KVMARM_CLI_H
+
+#include "config.h"
+
+struct cli {
+	struct config cfg;	/* defaults, then the -c file if given */
+	const char *config_path;	/* NULL when no -c */
+	const char *state_dir;	/* --state, else cfg.state_dir */
+};
+
+int cmd_import(struct cli *cli, int argc, char **argv);
+int cmd_stats(struct cli *cli, int argc, char **argv);
+int cmd_show(struct cli *cli, int argc, char **argv);
+int cmd_check_config(struct cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * config.h - the one configuration file of kvmarm-bot.
+ *
+ * Format: flat "key = value" lines, '#' starts a comment line, blank
+ * lines ignored.  Unknown keys are errors.  A value of a *_password or
+ * *_api_key key may be "env:NAME", read from the environment at load
+ * time.  Every key is documented in docs/config.md and shown in
+ * config/kvmarm-bot.conf.example.
+ */
+#ifndef KVMARM_CONFIG_H
+#define KVMARM_CONFIG_H
+
+#include <stdio.h>
+
+/* All strings are owned by the config and freed by config_release(). */
+struct config {
+	char *state_dir;
+
+	char *imap_url;		/* imaps://HOST:PORT/MAILBOX or imap://... */
+	int imap_starttls;	/* for imap:// URLs; default yes */
+	char *imap_user;
+	char *imap_password;	/* secret: never logged */
+	char *imap_ca_file;
+	int imap_poll_seconds;	/* NOOP polling when no IDLE; default 60 */
+
+	char *smtp_url;		/* smtps://HOST:PORT or smtp://HOST:PORT */
+	int smtp_starttls;	/* for smtp:// URLs; default yes */
+	char *smtp_user;
+	char *smtp_password;	/* secret */
+	char *smtp_ca_file;
+
+	char *bot_address;	/* the bot's own mail address */
+	char *list_name;	/* for lore links; default "kvmarm" */
+	char *list_address;	/* the list's posting address, may be "" */
+	char *digest_recipients;	/* comma-separated addresses */
+	char *digest_schedule;	/* e.g. "Mon 09:00" */
+	char *digest_timezone;	/* IANA name; default "UTC" */
+	char *digest_lang;	/* "en" or "zh"; default "en" */
+
+	char *llm_url;		/* chat-completions base URL, "" = offline */
+	char *llm_model;
+	char *llm_api_key;	/* secret */
+	int llm_timeout;	/* seconds; default 60 */
+	int llm_max_tokens;	/* per answer; default 800 */
+	double llm_temperature;	/* default 0.2 */
+	int llm_max_concurrent;	/* default 2 */
+	long llm_token_budget;	/* per digest; default 200000 */
+
+	char *moderators;	/* comma-separated addresses */
+	char *moderation;	/* "all", "digest" or "none"; default "none" */
+};
+
+/*
+ * Fill *cfg with the defaults.  Returns 0, -1 on out of memory.
+ */
+int config_init(struct config *cfg);
+
+/*
+ * Read path into *cfg (which config_init() prepared), overriding the
+ * defaults.  Every error is written to errout as "PATH:LINE: message";
+ * all lines are checked before returning.  Returns 0 when the file is
+ * valid, -1 otherwise (cfg then holds what was valid).
+ */
+int config_load(struct config *cfg, const char *path, FILE *errout);
+
+/* Free what cfg owns. */
+void config_release(struct config *cfg);
+
+#endif
