@@ -72,7 +72,8 @@ build/asan/unit-tests: $(TESTS) $(TSUPPORT) tests/runner.c tests/testutil.h \
 build/asan/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c build/asan/libbot.a
 	$(CC) $(TEST_CFLAGS) -o $@ $< tests/fuzz/replay.c build/asan/libbot.a $(PKG_LIBS)
 
-test: build/asan/kvmarm-bot build/asan/unit-tests \
+# kvmarm-bot too: the kill -9 test drives the fast release binary.
+test: kvmarm-bot build/asan/kvmarm-bot build/asan/unit-tests \
 		$(FUZZERS:tests/fuzz/%.c=build/asan/%)
 	bash tests/run
 
