@@ -5,7 +5,9 @@
  *
  * Sources: a single message file, an mbox (mboxo or mboxrd, optionally
  * gzip'd), a Maildir or any directory tree, and public-inbox v2 git
- * repositories.  Every mail goes through message_parse() and then
+ * repositories (`git rev-list --reverse --all [^CURSOR]` for the new
+ * commits, oldest first, and one long-running `git cat-file --batch`
+ * for their blobs `m`; both run with fork/exec, no shell).  Every mail goes through message_parse() and then
  * store_put_message(); mails are written in transactions of
  * opt->batch, and a mail is counted (and reported in "committed N")
  * only after its transaction committed, so a kill -9 loses nothing
@@ -551,9 +553,12 @@ struct child {
 	FILE *from; /* its stdout */
 };
 
-/* Run argv (no shell) with pipes; want_stdin gives it a pipe to write. */
+/*
+ * Run argv (no shell) with its stdout on a pipe; want_stdin gives it a
+ * pipe to write to, errfd (when not -1) becomes its stderr.
+ */
 static int
-spawn(char *const argv[], int want_stdin, struct child *c)
+spawn(char *const argv[], int want_stdin, int errfd, struct child *c)
 {
 	int in[2] = {-1, -1}, out[2] = {-1, -1};
 
@@ -574,7 +579,7 @@ spawn(char *const argv[], int want_stdin, struct child *c)
 		int null = open("/dev/null", O_RDONLY);
 
 		if (dup2(want_stdin ? in[0] : null, 0) < 0 ||
-		    dup2(out[1], 1) < 0)
+		    dup2(out[1], 1) < 0 || (errfd >= 0 && dup2(errfd, 2) < 0))
 			_exit(127);
 		execvp(argv[0], argv);
 		_exit(127);
@@ -737,17 +742,32 @@ git_one(struct importer *imp, struct child *cat, const char *repo,
 	return r;
 }
 
+/* The first line rev-list wrote to its stderr file, for our message. */
+static void
+first_line(FILE *f, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	if (!f)
+		return;
+	rewind(f);
+	if (!fgets(out, (int)outsz, f))
+		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+}
+
 /*
  * Walk the commits after the cursor (all when since is "").  Returns
- * the number of commits read, or -1; *rev_status gets rev-list's exit.
+ * the number of commits read, or -1; *rev_status gets rev-list's exit
+ * status and why the first line of its complaints.
  */
 static long
 git_walk(struct importer *imp, const char *repo, const char *since,
-	 int *rev_status)
+	 int *rev_status, char *why, size_t whysz)
 {
 	char gitdir[PATH_MAX + 16], range[160];
-	char *rev_argv[] = {"git",	 gitdir, "rev-list",
-			    "--reverse", range,	 NULL};
+	/* --all: an epoch with no commit yet is empty, not an error. */
+	char *rev_argv[] = {"git",   gitdir, "rev-list", "--reverse",
+			    "--all", range,  NULL};
 	char *cat_argv[] = {"git", gitdir, "cat-file", "--batch", NULL};
 	struct child rev, cat;
 	char line[128];
@@ -756,14 +776,24 @@ git_walk(struct importer *imp, const char *repo, const char *since,
 
 	snprintf(gitdir, sizeof(gitdir), "--git-dir=%s", repo);
 	if (*since)
-		snprintf(range, sizeof(range), "%s..HEAD", since);
+		snprintf(range, sizeof(range), "^%s", since);
 	else
-		snprintf(range, sizeof(range), "HEAD");
+		rev_argv[5] = NULL;
 	*rev_status = -1;
-	if (spawn(rev_argv, 0, &rev) < 0)
+	why[0] = '\0';
+	/* A file, not a pipe: nobody has to read it while it runs. */
+	FILE *errf = tmpfile();
+	if (errf)
+		fcntl(fileno(errf), F_SETFD, FD_CLOEXEC);
+	if (spawn(rev_argv, 0, errf ? fileno(errf) : -1, &rev) < 0) {
+		if (errf)
+			fclose(errf);
 		return -1;
-	if (spawn(cat_argv, 1, &cat) < 0) {
+	}
+	if (spawn(cat_argv, 1, -1, &cat) < 0) {
 		child_finish(&rev);
+		if (errf)
+			fclose(errf);
 		return -1;
 	}
 	while (fgets(line, sizeof(line), rev.from)) {
@@ -787,6 +817,9 @@ git_walk(struct importer *imp, const char *repo, const char *since,
 		imp->cursor_dirty = 1;
 	}
 	*rev_status = child_finish(&rev);
+	first_line(errf, why, whysz);
+	if (errf)
+		fclose(errf);
 	if (child_finish(&cat) != 0 && r == 0 && n > 0)
 		r = log_error("git cat-file failed in '%s'", repo);
 	if (missing)
@@ -798,7 +831,7 @@ git_walk(struct importer *imp, const char *repo, const char *since,
 static int
 import_git(struct importer *imp, const char *repo)
 {
-	char real[PATH_MAX], since[72];
+	char real[PATH_MAX], since[72], why[256];
 	struct sigaction ign, old;
 	int status;
 	long n;
@@ -820,18 +853,20 @@ import_git(struct importer *imp, const char *repo)
 	memset(&ign, 0, sizeof(ign));
 	ign.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &ign, &old);
-	n = git_walk(imp, real, since, &status);
-	if (n == 0 && status != 0 && *since && !imp->failed) {
-		log_warn("last imported commit %s is not in '%s'; reading "
-			 "all of it again",
-			 since, real);
-		n = git_walk(imp, real, "", &status);
+	n = git_walk(imp, real, since, &status, why, sizeof(why));
+	if (n == 0 && status != 0 && status != 127 && *since && !imp->failed) {
+		log_warn("last imported commit %s is not in '%s' (%s); "
+			 "reading all of it again",
+			 since, real, why);
+		n = git_walk(imp, real, "", &status, why, sizeof(why));
 	}
 	sigaction(SIGPIPE, &old, NULL);
-	if (n >= 0 && status != 0) {
-		log_error("git rev-list failed in '%s'", real);
-		n = -1;
-	}
+	if (n >= 0 && status == 127)
+		n = log_error("cannot run git for '%s'; is git installed?",
+			      real);
+	else if (n >= 0 && status != 0)
+		n = log_error("git rev-list failed in '%s': %s", real,
+			      *why ? why : "no reason given");
 	/* Deletions alone still move the cursor. */
 	if (imp->cursor_dirty && imp_txn(imp) < 0)
 		return -1;
