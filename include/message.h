@@ -127,6 +127,41 @@ struct message {
  * -1 when the bytes hold no header block (or exceed MESSAGE_MAX_RAW):
  * then *msg holds nothing to release and, when err is not NULL, a
  * static description of the reason is stored in *err.
+ *
+ * A header block is there when the first line (after one mbox "From "
+ * line, which is skipped) is a "Name: value" field; a text file such as
+ * a README is refused.  Running out of memory also returns -1.
+ *
+ * Decisions on broken mail:
+ *  - message_id: any non-empty printable ASCII id is kept, with or
+ *    without '@' ("yes"); libetpan drops blanks inside the brackets
+ *    ("<a b>" gives "ab").  Missing, empty or unprintable: the
+ *    synthetic "sha256-<first 32 hex digits>@kvmarm-bot.invalid" of
+ *    the mail's bytes after any mbox "From " line, so the same mail
+ *    gets the same id from an mbox, a Maildir or IMAP.
+ *  - in_reply_to and references keep only ids of the form x@y: the
+ *    "<yes>" of misused git-send-email is dropped, and so are
+ *    comments ("(X's message of ...)").  Over MESSAGE_MAX_REFERENCES
+ *    the first and the newest MESSAGE_MAX_REFERENCES - 1 are kept.
+ *  - A field given twice: the first wins, except To and Cc which
+ *    accumulate (unique, lowercased, groups expanded).
+ *  - date 0 with MESSAGE_BAD_DATE when Date is missing or libetpan
+ *    cannot parse it; two-digit years are 19xx/20xx.
+ *  - MESSAGE_BAD_CHARSET also when raw 8-bit header or body bytes were
+ *    not valid UTF-8 (they are then read as Windows-1252, or replaced
+ *    with U+FFFD when the text is mostly UTF-8).
+ *  - Body: text/plain and attached patches (text/x-diff, text/x-patch,
+ *    other text/ parts too) in order; the plain alternative of a
+ *    multipart/alternative; the signed part of multipart/signed;
+ *    nothing from message/rfc822 parts or encrypted parts; text/html
+ *    only when there is no other text (MESSAGE_HTML_ONLY).  When the
+ *    MIME structure cannot be parsed (or nests deeper than libetpan
+ *    can safely recurse), the raw body (MESSAGE_BAD_MIME).
+ *  - Trailers: Signed-off-by, Reviewed-by, Acked-by, Tested-by,
+ *    Reported-by, Suggested-by, Co-developed-by, Fixes, Link, Closes,
+ *    Reviewed-and-tested-by (any case in the mail, this case in the
+ *    record); "Cc:" lines are not collected.  The split rules are in
+ *    include/split.h, the subject tag rules in bot/message_subject.c.
  */
 int message_parse(const char *raw, size_t len, struct message *msg,
 		  const char **err);
@@ -154,8 +189,11 @@ int message_from_json(const char *json, size_t len, struct message *msg);
 /*
  * Return the message-id inside "<...>" of a header value such as
  * In-Reply-To, skipping comments and junk; NULL when none is valid.
- * Used for trust-nothing lookups (commands, lore URLs).  The result is
- * malloc'd; the caller frees it.
+ * Valid means printable ASCII of the form x@y (so "<yes>" is not).
+ * Text without any "<...>" is accepted when it is a single bare
+ * "x@y" token (as pasted from a lore URL).  Used for trust-nothing
+ * lookups (commands, lore URLs).  The result is malloc'd; the caller
+ * frees it.
  */
 char *message_id_normalise(const char *text);
 
