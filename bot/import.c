@@ -7,11 +7,11 @@
  * gzip'd), a Maildir or any directory tree, and public-inbox v2 git
  * repositories (`git rev-list --reverse --all [^CURSOR]` for the new
  * commits, oldest first, and one long-running `git cat-file --batch`
- * for their blobs `m`; both run with fork/exec, no shell).  Every mail goes through message_parse() and then
- * store_put_message(); mails are written in transactions of
- * opt->batch, and a mail is counted (and reported in "committed N")
- * only after its transaction committed, so a kill -9 loses nothing
- * that was reported.
+ * for their blobs `m`; both run with fork/exec, no shell).  Every mail goes
+ * through message_parse() and then store_put_message(); mails are written in
+ * transactions of opt->batch, and a mail is counted (and reported in "committed
+ * N") only after its transaction committed, so a kill -9 loses nothing that was
+ * reported.
  *
  * mbox rules (the same for mboxo and mboxrd, see docs/state-format.md):
  *  - a file is an mbox when its first line starts with "From "; any
@@ -20,6 +20,9 @@
  *    an empty line and ends in an asctime date ("From SENDER Www Mmm dd
  *    hh:mm:ss yyyy", more tokens allowed after the year), so an
  *    unescaped "From " in a body rarely splits a mail;
+ *  - git format-patch's "From <sha> Mon Sep 17 00:00:00 2001" separates
+ *    mails only in a file that starts with one (a patch series); in any
+ *    other mbox it is a patch pasted or attached unescaped in a body;
  *  - ">From ", ">>From " ... lose one '>' (the mboxrd rule).  For an
  *    mboxo file this also turns a quoted ">From " back into "From ",
  *    the one ambiguity mboxo cannot resolve;
@@ -303,8 +306,8 @@ name_index(const char *tok, const char *const names[], int n)
 
 /*
  * Does line (without "From ") end in an asctime date after a sender?
- * Returns 1 and the date (0 for the placeholder dates that b4, lore
- * and git format-patch write), else 0.
+ * Returns 1 and the date (0 for the epoch placeholder of lore and b4),
+ * 2 for git format-patch's placeholder (date 0), else 0.
  */
 static int
 from_line_date(const char *line, size_t len, int64_t *date)
@@ -353,7 +356,7 @@ from_line_date(const char *line, size_t len, int64_t *date)
 			continue;
 		/* git format-patch's fixed "Mon Sep 17 00:00:00 2001". */
 		if (year == 2001 && mon == 8 && day == 17 && !hh && !mm && !ss)
-			return 1;
+			return 2;
 		struct tm tm = {.tm_year = year - 1900,
 				.tm_mon = mon,
 				.tm_mday = day,
@@ -431,7 +434,7 @@ import_mbox(struct importer *imp, struct src *s, const char *path,
 	struct mbox mb = {.imp = imp, .path = path};
 	const char *p = first;
 	size_t n = first_len;
-	int bol = 1, prev_blank = 1, in_sep = 0, r = 1;
+	int bol = 1, prev_blank = 1, in_sep = 0, r = 1, sep, git = 0;
 
 	buf_init(&mb.msg, MESSAGE_MAX_RAW);
 	for (; r == 1; r = src_piece(s, path, &p, &n)) {
@@ -444,13 +447,22 @@ import_mbox(struct importer *imp, struct src *s, const char *path,
 			bol = whole;
 			continue;
 		}
-		if (bol && prev_blank && n >= 5 && !memcmp(p, "From ", 5) &&
-		    (mb.n == 0 || ((whole || s->eof) &&
-				   from_line_date(p + 5, n - 5, &date)))) {
+		sep = 0;
+		if (bol && prev_blank && n >= 5 && !memcmp(p, "From ", 5)) {
+			sep = from_line_date(p + 5, n - 5, &date);
+			if (mb.n == 0) {
+				git = sep == 2;
+				sep = 1;
+			} else if (!whole && !s->eof) {
+				sep = 0;
+			} else if (sep == 2 && !git) {
+				/* A patch pasted into a mail, not escaped. */
+				sep = 0;
+			}
+		}
+		if (sep) {
 			if (mbox_finish(&mb) < 0)
 				break;
-			if (mb.n == 0)
-				from_line_date(p + 5, n - 5, &date);
 			mb.n++;
 			mb.open = 1;
 			mb.too_big = 0;

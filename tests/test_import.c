@@ -183,16 +183,22 @@ test_import_mbox(void **state)
 	/* Written escaped, read back unescaped. */
 	buf_add(&mb, one.data, one.len - strlen("From an escaped line\n") - 1);
 	buf_adds(&mb, ">>From an escaped line\n\n");
-	/* 2: git format-patch separator, no Date: keeps date 0. */
-	buf_adds(&mb, "From 1234abcd1234abcd1234abcd1234abcd1234abcd Mon Sep "
-		      "17 00:00:00 2001\n");
+	/* 2: the epoch placeholder and no Date: keep date 0. */
+	buf_adds(&mb, "From mboxrd@z Thu Jan  1 00:00:00 1970\n");
 	mail(&mb, "two@example.org", NULL, "-- \n2.39.5\n");
 	buf_adds(&mb, "\n");
 	/* 3: no Date:, the separator's date is used. */
 	buf_adds(&mb, "From someone@example.org Tue Aug 30 11:19:07 2022\n");
 	mail(&mb, "three@example.org", NULL, "body three\n");
 	buf_adds(&mb, "\n");
-	/* 4: a double-spaced envelope, the last mail without a blank. */
+	/* 4: an unescaped format-patch in the body does not split it. */
+	buf_adds(&mb, "From someone@example.org Tue Aug 30 11:19:08 2022\n");
+	mail(&mb, "pasted@example.org", "Tue, 30 Aug 2022 11:19:08 +0000",
+	     "Try this:\n\nFrom 1234abcd1234abcd1234abcd1234abcd1234abcd "
+	     "Mon Sep 17 00:00:00 2001\nFrom: A <a@example.org>\n"
+	     "Subject: [PATCH] fix\n\n---\n");
+	buf_adds(&mb, "\n");
+	/* 5: a double-spaced envelope, the last mail without a blank. */
 	buf_adds(&mb, "From vk@example.org  Tue Sep 18 03:03:49 2018\n");
 	mail(&mb, "four@example.org", "Tue, 18 Sep 2018 03:03:49 +0200",
 	     "body four\n");
@@ -200,18 +206,33 @@ test_import_mbox(void **state)
 
 	run_open(&r, "imp-mbox-st");
 	assert_int_equal(run_import(&r, path, 0), 0);
-	expect_counts(&r, 4, 0, 0);
+	expect_counts(&r, 5, 0, 0);
 	/* mbox 1 lost one escape level and the separator's blank line. */
 	expect_raw(&r, "one@example.org", one.data, strlen(one.data));
 	assert_int_equal(stored_date(&r, "one@example.org"), 1662372000);
 	assert_int_equal(stored_date(&r, "two@example.org"), 0);
 	assert_int_equal(stored_date(&r, "three@example.org"), 1661858347);
 	assert_int_equal(stored_date(&r, "four@example.org"), 1537232629);
-	assert_string_equal(r.progress, "committed 4\n");
+	assert_string_equal(r.progress, "committed 5\n");
 
 	/* Again: all duplicates, nothing new committed. */
 	assert_int_equal(run_import(&r, path, 0), 0);
-	expect_counts(&r, 0, 4, 0);
+	expect_counts(&r, 0, 5, 0);
+
+	/* A format-patch series: there the placeholder does separate. */
+	buf_truncate(&mb, 0);
+	for (int i = 1; i <= 2; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "series%d@example.org", i);
+		buf_adds(&mb, "From 1234abcd1234abcd1234abcd1234abcd1234abcd "
+			      "Mon Sep 17 00:00:00 2001\n");
+		mail(&mb, id, NULL, "---\n-- \n2.39.5\n\n");
+	}
+	char *series = write_tmp(dir, "series.mbox", mb.data, mb.len);
+	assert_int_equal(run_import(&r, series, 0), 0);
+	expect_counts(&r, 2, 0, 0);
+	free(series);
 	run_close(&r);
 	buf_release(&mb);
 	buf_release(&one);
@@ -865,6 +886,7 @@ struct expect {
 	size_t rejected;
 	struct buf rejected_paths;
 	regex_t sep;
+	regex_t git;
 };
 
 static void
@@ -903,6 +925,8 @@ expect_file(struct expect *e, const char *path)
 	}
 	buf_init(&cur, 0);
 	int prev_blank = 0, started = 0;
+	/* format-patch placeholders separate only in a patch series. */
+	int git = regexec(&e->git, data, 0, NULL, 0) == 0;
 	for (char *line = data; line < data + len;) {
 		char *nl = memchr(line, '\n', (size_t)(data + len - line));
 		size_t n =
@@ -912,7 +936,8 @@ expect_file(struct expect *e, const char *path)
 		line[n - 1] = '\0';
 		int sep =
 		    line == data ||
-		    (prev_blank && regexec(&e->sep, line, 0, NULL, 0) == 0);
+		    (prev_blank && regexec(&e->sep, line, 0, NULL, 0) == 0 &&
+		     (git || regexec(&e->git, line, 0, NULL, 0) != 0));
 		line[n - 1] = save;
 		if (sep) {
 			if (started) {
@@ -999,6 +1024,10 @@ test_import_corpora(void **state)
 				 "(:[0-9]{2})? +[0-9]{4}",
 				 REG_EXTENDED | REG_NOSUB),
 			 0);
+	assert_int_equal(regcomp(&e.git,
+				 "^From [0-9a-f]{40} Mon Sep 17 00:00:00 2001",
+				 REG_EXTENDED | REG_NOSUB),
+			 0);
 	expect_tree(&e, corpora);
 	qsort(e.ids, e.n, sizeof(*e.ids), name_cmp);
 	for (size_t i = 0; i < e.n; i++)
@@ -1014,6 +1043,8 @@ test_import_corpora(void **state)
 	expect_counts(&r, distinct, e.mails - distinct, e.rejected);
 	/* The kvmarm archive alone holds 1,857 distinct mails. */
 	assert_true(distinct > 2000);
+	/* The corpora's README.md counts 2,618 top-level mails. */
+	assert_int_equal(e.mails, 2618);
 	/* Only the corpora's notes are not mail. */
 	assert_true(r.st.rejected <= 12);
 	for (char *line = r.report; line && *line;) {
@@ -1040,6 +1071,7 @@ test_import_corpora(void **state)
 		free(e.ids[i]);
 	free(e.ids);
 	regfree(&e.sep);
+	regfree(&e.git);
 	buf_release(&e.rejected_paths);
 }
 
