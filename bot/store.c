@@ -43,10 +43,12 @@
  * process closed, which store_begin() can arrange, so the start value
  * only has to be comfortably large.
  */
+#ifndef STORE_MAP_SIZE /* -DSTORE_MAP_SIZE=... to try the growth path */
 #if UINTPTR_MAX > 0xffffffffu
 #define STORE_MAP_SIZE ((size_t)64 << 30)
 #else
 #define STORE_MAP_SIZE ((size_t)1 << 30)
+#endif
 #endif
 
 static const char *const db_names[STORE_DB_COUNT] = {
