@@ -680,12 +680,19 @@ body_html_to_text(const char *s, size_t n, struct buf *out)
 				(s[j] >= '0' && s[j] <= '9')))
 				name[k++] = (char)(s[j++] | 0x20);
 			name[k] = '\0';
-			gt = tag_end(s + j, n - j);
-			if (!k || !gt) {
+			if (!k) {
 				html_put(&h, "<", 1);	/* a lone '<' */
 				i++;
 				continue;
 			}
+			/*
+			 * An unterminated tag swallows the rest, as in a
+			 * browser; rescanning from the next byte would be
+			 * quadratic on "<a<a<a...".
+			 */
+			gt = tag_end(s + j, n - j);
+			if (!gt)
+				break;
 			i = (size_t)(gt - s) + 1;
 			if (!closing && tag_in(name, skipped, 3)) {
 				char close[24];

@@ -227,9 +227,14 @@ git_path(const char *p, size_t n)
 static int
 hunk_counts(const char *p, size_t n, long *old, long *new)
 {
-	const char *end = p + n, *q = p + 3;
+	const char *end = p + n, *q = p;
 	long v[4] = { 0, 1, 0, 1 };
 	int k = 0;
+
+	while (q < end && *q == '@')	/* "@@@" of combined diffs too */
+		q++;
+	if (q < end && *q == ' ')
+		q++;
 
 	for (int side = 0; side < 2; side++) {
 		if (q >= end || *q != (side ? '+' : '-'))
@@ -280,7 +285,7 @@ patch_start(const struct ctx *c, size_t i)
 		       line_starts(c, i + 1, "--- ");
 	if (starts(p, n, "--- "))
 		return line_starts(c, i + 1, "+++ ") &&
-		       line_starts(c, i + 2, "@@ ");
+		       line_starts(c, i + 2, "@@");
 	if (starts(p, n, "diff -")) {
 		for (k = i + 1; k < c->n && k <= i + 3; k++)
 			if (line_starts(c, k, "--- ") &&
@@ -337,6 +342,12 @@ patch_parse(struct ctx *c, size_t i)
 			k++;
 			continue;
 		}
+		/*
+		 * After its counted lines, a hunk goes on while lines look
+		 * like diff lines: mailers and people miscount.
+		 */
+		if (hunk == 1)
+			hunk = 2;
 		if (hunk == 2 && n && strchr(" +-\\", p[0]) &&
 		    !(rtrim(p, n) == 2 && p[0] == '-' && p[1] == '-')) {
 			k++;
@@ -348,7 +359,7 @@ header:
 			k++;
 			continue;
 		}
-		if (starts(p, n, "@@ ")) {
+		if (starts(p, n, "@@")) {
 			hunk = hunk_counts(p, n, &old, &new) ? 1 : 2;
 			k++;
 			continue;
@@ -406,7 +417,7 @@ header:
 			while (m < c->n && line_blank(c, m))
 				m++;
 			if (m < c->n && (patch_start(c, m) ||
-					 line_starts(c, m, "@@ "))) {
+					 line_starts(c, m, "@@"))) {
 				k = m;
 				continue;
 			}
@@ -446,14 +457,40 @@ attribution_words(const char *p, size_t n)
 	return 0;
 }
 
-/* Index of the next non-blank line after i, skipping at most one. */
+/* "[...]", "<snip>": where a reply cut the quoted text. */
+static int
+is_snip(const char *p, size_t n)
+{
+	static const char *const marks[] = {
+		"[...]", "[..]", "[ ... ]", "[\xe2\x80\xa6]", "<snip>",
+		"[snip]", "<...>", "[ snip ]", "...",
+	};
+
+	while (n && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	n = rtrim(p, n);
+	for (size_t i = 0; i < sizeof(marks) / sizeof(*marks); i++)
+		if (strlen(marks[i]) == n && !strncasecmp(p, marks[i], n))
+			return 1;
+	return 0;
+}
+
+/* The next line after i that is neither blank nor a snip mark
+ * (looking at most three lines ahead). */
 static size_t
 next_text(const struct ctx *c, size_t i)
 {
-	size_t k = i + 1;
+	size_t k = i + 1, n;
+	const char *p;
 
-	if (k < c->n && line_blank(c, k))
+	while (k < c->n && k <= i + 3) {
+		p = line_at(c, k, &n);
+		if (!is_blank(p, n) && !is_snip(p, n))
+			break;
 		k++;
+	}
 	return k;
 }
 
@@ -477,7 +514,7 @@ mark_quotes(struct ctx *c)
 			for (k = i; k < c->n; k++)
 				if (c->cls[k] == L_PROSE)
 					c->cls[k] = L_QUOTED;
-			return;
+			break;
 		}
 	}
 	for (i = 0; i < c->n; i++) {
@@ -488,15 +525,34 @@ mark_quotes(struct ctx *c)
 		if (!n || n > 300 || p[n - 1] != ':')
 			continue;
 		k = next_text(c, i);
-		if (k >= c->n || c->cls[k] != L_QUOTED)
+		if (k < c->n && c->cls[k] == L_QUOTED) {
+			if (!attribution_words(p, n) && !starts(p, n, "On "))
+				continue;
+		} else if (n < 6 || memcmp(p + n - 6, "wrote:", 6) ||
+			   !(starts(p, n, "On ") ||
+			     (i > 0 && c->cls[i - 1] == L_PROSE &&
+			      line_starts(c, i - 1, "On ")))) {
+			/* "On <date>, X wrote:" needs no quote after it */
 			continue;
-		if (!attribution_words(p, n) && !starts(p, n, "On "))
-			continue;
+		}
 		c->cls[i] = L_ATTRIB;
 		/* "On Mon, 5 Sep 2022, Someone <a@b>\nwrote:" */
 		if (i > 0 && c->cls[i - 1] == L_PROSE && !starts(p, n, "On ") &&
 		    line_starts(c, i - 1, "On "))
 			c->cls[i - 1] = L_ATTRIB;
+	}
+	/* snip marks between quoted lines belong to the quote */
+	for (i = 0; i < c->n; i++) {
+		if (c->cls[i] != L_PROSE)
+			continue;
+		p = line_at(c, i, &n);
+		if (!is_snip(p, n))
+			continue;
+		if ((i > 0 && (c->cls[i - 1] == L_QUOTED ||
+			       c->cls[i - 1] == L_ATTRIB)) ||
+		    (next_text(c, i) < c->n &&
+		     c->cls[next_text(c, i)] == L_QUOTED))
+			c->cls[i] = L_QUOTED;
 	}
 }
 
@@ -515,7 +571,7 @@ all_underscores(const char *p, size_t n)
 static void
 mark_signature(struct ctx *c)
 {
-	size_t foot = c->n, low = 0, i, n, k;
+	size_t foot = c->n, end, low = 0, i, n, k;
 	const char *p;
 
 	/* Mailman's footer: a rule of underscores, then "... mailing list" */
@@ -533,17 +589,30 @@ mark_signature(struct ctx *c)
 			}
 		}
 	}
+	/*
+	 * A quote running to the end (top-posting, Outlook's original
+	 * message) ends the signature above it.
+	 */
+	end = foot;
+	for (i = foot; i > 0; i--) {
+		enum line_class cl = (enum line_class)c->cls[i - 1];
+
+		if (cl == L_QUOTED || cl == L_ATTRIB)
+			end = i - 1;
+		else if (!(cl == L_PROSE && line_blank(c, i - 1)))
+			break;
+	}
 	/* the marker must come after the last patch or quoted line */
-	for (i = 0; i < foot; i++)
+	for (i = 0; i < end; i++)
 		if (c->cls[i] == L_PATCH || c->cls[i] == L_QUOTED)
 			low = i + 1;
-	for (i = foot; i > low && foot - i <= SIG_MAX_LINES; i--) {
+	for (i = end; i > low && end - i <= SIG_MAX_LINES; i--) {
 		p = line_at(c, i - 1, &n);
 		if (c->cls[i - 1] == L_PROSE &&
 		    ((n == 3 && !memcmp(p, "-- ", 3)) ||
 		     (n == 2 && !memcmp(p, "--", 2)))) {
 			c->cls[i - 1] = L_SIGMARK;
-			for (k = i; k < foot; k++)
+			for (k = i; k < end; k++)
 				if (c->cls[k] == L_PROSE)
 					c->cls[k] = L_SIG;
 			break;
@@ -714,6 +783,40 @@ trailer_match(struct ctx *c, const char *p, size_t n)
 	return 0;
 }
 
+/* More '(' than ')' in a trailer value. */
+static int
+unbalanced(const char *v)
+{
+	int depth = 0;
+
+	for (; *v; v++)
+		depth += *v == '(' ? 1 : *v == ')' ? -1 : 0;
+	return depth > 0;
+}
+
+static int
+append_value(struct ctx *c, struct trailer *t, const char *p, size_t n)
+{
+	size_t old = strlen(t->value);
+	char *grown;
+
+	while (n && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	n = rtrim(p, n);
+	grown = realloc(t->value, old + n + 2);
+	if (!grown) {
+		c->nomem = 1;
+		return -1;
+	}
+	grown[old] = ' ';
+	memcpy(grown + old + 1, p, n);
+	grown[old + 1 + n] = '\0';
+	t->value = grown;
+	return 0;
+}
+
 static void
 mark_trailers(struct ctx *c)
 {
@@ -727,11 +830,37 @@ mark_trailers(struct ctx *c)
 		}
 	}
 	for (i = 0; i < end; i++) {
+		size_t before = c->out->n_trailers, k;
+
 		if (c->cls[i] != L_PROSE)
 			continue;
 		p = line_at(c, i, &n);
-		if (trailer_match(c, p, n))
-			c->cls[i] = L_TRAILER;
+		if (!trailer_match(c, p, n))
+			continue;
+		c->cls[i] = L_TRAILER;
+		if (c->out->n_trailers == before)
+			continue;
+		/*
+		 * A mailer may wrap 'Fixes: sha ("long subject")': take up
+		 * to two more lines while the parentheses stay open.
+		 */
+		for (k = i + 1; k < end && k <= i + 2; k++) {
+			struct trailer *t = &c->out->trailers[before];
+
+			if (!unbalanced(t->value) || c->cls[k] != L_PROSE ||
+			    line_blank(c, k))
+				break;
+			p = line_at(c, k, &n);
+			if (memchr(p, ':', n < 32 ? n : 32) &&
+			    trailer_match(c, p, n)) {
+				c->cls[k] = L_TRAILER;
+				break;
+			}
+			if (append_value(c, t, p, n) < 0)
+				break;
+			c->cls[k] = L_TRAILER;
+			i = k;
+		}
 	}
 }
 

@@ -8,21 +8,28 @@
  *
  * Rules (see message.h for the record they fill):
  *  - quoted: lines starting with '>' (after blanks), the attribution
- *    line(s) introducing them ("On ... wrote:"), and everything after
- *    an Outlook "-----Original Message-----" line;
+ *    line(s) introducing them ("On ... wrote:", also on two lines and
+ *    also when the author's text follows it directly), snip marks
+ *    ("[...]") next to a quote, and everything after an Outlook
+ *    "-----Original Message-----" line;
  *  - patch: from a "diff --git", "--- "+"+++ "+"@@" or "Index:" line
- *    (not quoted) to the end of the last hunk, hunk line counts
- *    honoured; several diffs in one body are all patch;
+ *    (not quoted) to the end of the last hunk: hunk line counts are
+ *    honoured (an empty line inside is context), then the hunk goes on
+ *    while lines still look like diff lines; git binary patches too;
+ *    several diffs in one body are all patch;
  *  - diffstat: " path | N +-" lines, the " N files changed" summary and
  *    the " create mode" lines after it; the "---" separator line is
  *    neither diffstat nor prose;
  *  - signature: after the last "-- " line when at most 15 lines follow
- *    it, plus a Mailman footer ("____" line then "... mailing list");
+ *    it (up to a quote that runs to the end of the body, as when
+ *    top-posting), plus a Mailman footer ("____" line then "... mailing
+ *    list") within the last 12 lines;
  *  - trailers: "Key: value" lines with a key from the list in split.c,
  *    taken from the unquoted text before the first patch line (from
  *    all unquoted text when there is no patch), never from the
- *    signature; "Cc: x@y" lines there are not prose either, but they
- *    are not collected;
+ *    signature; a value with an open '(' takes up to two following
+ *    lines (wrapped "Fixes:"); "Cc: x@y" lines there are not prose
+ *    either, but they are not collected;
  *  - prose: every other line, blank runs collapsed, trimmed.
  */
 #ifndef KVMARM_SPLIT_H

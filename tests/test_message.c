@@ -767,6 +767,79 @@ test_message_crlf(void **state)
 	message_release(&m);
 }
 
+static void
+test_message_split_rules(void **state)
+{
+	struct message m;
+
+	(void)state;
+	/* wrapped Fixes, lower-case key, trailer after the patch ignored */
+	parse_str("From: a@example.org\nSubject: [PATCH] x\n\n"
+		  "Fix the thing.\n\n"
+		  "Fixes: 0123456789ab (\"arm64: a subject that got\n"
+		  "wrapped by the mailer\")\n"
+		  "reviewed-by: R <r@example.org>\n"
+		  "---\n"
+		  "Index: lib/a.c\n"
+		  "===================================================\n"
+		  "--- lib/a.c.orig\t2022-09-05 10:00:00\n"
+		  "+++ lib/a.c\t2022-09-05 10:01:00\n"
+		  "@@@ -1,1 +1,1 @@@\n"
+		  "-old\n+new\n context after a miscounted hunk\n"
+		  "\n"
+		  "diff --git a/img.png b/img.png\n"
+		  "new file mode 100644\n"
+		  "index 0000000..1111111\n"
+		  "GIT binary patch\n"
+		  "literal 5\n"
+		  "McmZQzKm~?10000\n"
+		  "\n"
+		  "literal 0\n"
+		  "HcmV?d00001\n"
+		  "\n"
+		  "Acked-by: After Patch <late@example.org>\n", &m);
+	assert_int_equal(m.n_trailers, 2);
+	assert_string_equal(m.trailers[0].key, "Fixes");
+	assert_string_equal(m.trailers[0].value, "0123456789ab (\"arm64: a "
+			    "subject that got wrapped by the mailer\")");
+	assert_string_equal(m.trailers[1].key, "Reviewed-by");
+	assert_string_equal(m.prose, "Fix the thing.\n\n"
+			    "Acked-by: After Patch <late@example.org>\n");
+	assert_int_equal(m.n_files, 2);
+	assert_string_equal(m.files[0], "lib/a.c");
+	assert_string_equal(m.files[1], "img.png");
+	assert_non_null(strstr(m.patch, " context after a miscounted hunk\n"));
+	assert_non_null(strstr(m.patch, "HcmV?d00001\n"));
+	message_release(&m);
+
+	/* a reply: snip marks, attribution without a quote after it,
+	 * quoted and signature trailers not collected, Outlook quoting */
+	parse_str("From: b@example.org\nSubject: Re: [PATCH] x\n\n"
+		  "On Mon, 5 Sep 2022 at 10:00, A <a@example.org> wrote:\n"
+		  "\n[...]\n\n"
+		  "> Signed-off-by: A <a@example.org>\n"
+		  "\nLooks good.\n\n"
+		  "Tested-by: B <b@example.org>\n"
+		  "\n-- \nB\nAcked-by: Not Me <sig@example.org>\n"
+		  "-----Original Message-----\n"
+		  "From: A\nReviewed-by: Outlook <o@example.org>\n", &m);
+	assert_int_equal(m.n_trailers, 1);
+	assert_string_equal(m.trailers[0].key, "Tested-by");
+	assert_string_equal(m.prose, "Looks good.\n");
+	assert_true(!strncmp(m.quoted, "On Mon, 5 Sep 2022 at 10:00, "
+			     "A <a@example.org> wrote:\n\n[...]\n", 60));
+	assert_non_null(strstr(m.quoted, "From: A\n"));
+	message_release(&m);
+
+	parse_str("From: c@example.org\nSubject: Re: y\n\n"
+		  "On Thu, 01 Dec 2022 10:49:11 +0000,\n"
+		  "Someone <s@example.org> wrote:\n\n"
+		  "Thanks for looking into this.\n", &m);
+	assert_string_equal(m.prose, "Thanks for looking into this.\n");
+	assert_non_null(strstr(m.quoted, "Someone <s@example.org> wrote:"));
+	message_release(&m);
+}
+
 /* --- hostile input ------------------------------------------------------- */
 
 static void
@@ -1308,6 +1381,7 @@ TEST_LIST(message,
 	cmocka_unit_test(test_message_addresses),
 	cmocka_unit_test(test_message_refused),
 	cmocka_unit_test(test_message_crlf),
+	cmocka_unit_test(test_message_split_rules),
 	cmocka_unit_test(test_message_truncated),
 	cmocka_unit_test(test_message_nul_bytes),
 	cmocka_unit_test(test_message_big_attachment),
