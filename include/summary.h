@@ -32,13 +32,37 @@ struct summary_input {
 	const struct thread_status *status;
 	int64_t since;		/* the window, [since, until) UTC */
 	int64_t until;
-	const char *lang;	/* "en" or "zh" */
+	const char *lang;	/* "zh" for Chinese, anything else English */
+	const char *list_name;	/* for lore links to other versions:
+				 * https://lore.kernel.org/LIST/ID/;
+				 * NULL or "" means "kvmarm" */
 };
 
 /*
  * Compose the offline summary of in->thread: plain UTF-8 text, three
- * paragraphs separated by blank lines, no Markdown.  *out is malloc'd;
- * the caller frees it.  Returns 0 or -1.
+ * paragraphs separated by blank lines, each one line (the digest wraps
+ * them), no Markdown, about 1500 bytes at most in English.
+ * in->status may be NULL: the status is then computed here.  Only the
+ * prose of one mail is read (the cover letter, first patch, pull
+ * request or report); the rest comes from the thread's records and the
+ * status.  The same store, thread and window give the same text.
+ * *out is malloc'd; the caller frees it.  Returns 0 or -1.
+ *
+ * English templates (Chinese ones say the same):
+ *  1. "NAME posted v6 of the 24-patch series "SUBJECT" on DATE. The
+ *     cover letter says: "...". Diffstat: 31 files changed, +2100/-150.
+ *     This is v6 of a series whose v5 was discussed on DATE (LINK)."
+ *     For a pull request the URL and ref to pull and the commit count
+ *     of the shortlog; for syzbot the crash title, HEAD commit and git
+ *     tree; when the posting is not stored, that fact.
+ *  2. "Before this week: N mails from DATE on, by A, B and C. ..."
+ *     with the tags and applied/reverted statements of then, or "No
+ *     earlier discussion: the thread started this week."
+ *  3. "This week: N mails; replies from A (3) and B (1). Tags given:
+ *     Reviewed-by from A. B wrote: "Applied to ...". A asked: "...".
+ *     A newer version, v7, was posted on DATE: LINK." or "No replies
+ *     this week."
+ * Dates are YYYY-MM-DD in UTC.
  */
 int summary_offline(struct store_txn *txn, const struct summary_input *in,
 		    char **out);
