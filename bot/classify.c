@@ -93,10 +93,15 @@ has_phrase(const char *s, size_t n, const char *phrase)
 	int alnum_start = m && isalnum((unsigned char)phrase[0]);
 	int alnum_end = m && isalnum((unsigned char)phrase[m - 1]);
 
+	int first;
+
 	if (!m || m > n)
 		return 0;
+	first = tolower((unsigned char)phrase[0]);
 	for (size_t i = 0; i + m <= n; i++) {
-		if (strncasecmp(s + i, phrase, m))
+		/* the first byte filters nearly every position cheaply */
+		if (tolower((unsigned char)s[i]) != first ||
+		    strncasecmp(s + i, phrase, m))
 			continue;
 		if (alnum_start && i && isalnum((unsigned char)s[i - 1]))
 			continue;
