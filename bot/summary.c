@@ -1050,10 +1050,94 @@ part_before(struct ctx *c)
 	return r || add_applied(c, 1, since) || add_reverted(c, 1, since);
 }
 
+/* ---- syzbot testing ------------------------------------------------- */
+
+#define MAX_SYZ_EVENTS	3
+
+/* The first prose line starting with prefix, trimmed, without a final
+ * ':'; malloc'd, NULL when none (or out of memory). */
+static char *
+line_starting(const char *prose, const char *prefix)
+{
+	const char *p = prose ? prose : "";
+	size_t k = strlen(prefix);
+
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (n > k && !strncmp(p, prefix, k)) {
+			while (n && (p[n - 1] == ':' || isspace((unsigned char)
+								 p[n - 1])))
+				n--;
+			return classify_clip(p, n, QUOTE_CAP);
+		}
+		p = eol ? eol + 1 : p + n;
+	}
+	return NULL;
+}
+
+/*
+ * In a Bug Report thread, what happened to syzbot's report in the
+ * window: who sent syzbot a test request ("#syz test ..." in their own
+ * prose) and what syzbot answered ("syzbot has tested the proposed
+ * patch but the reproducer is still triggering an issue").
+ */
+static int
+add_syzbot_tests(struct ctx *c, struct store_txn *txn, int64_t lo,
+		 int64_t hi)
+{
+	const struct thread *t = c->t;
+	size_t shown = 0;
+	int r = 0;
+
+	if (c->in->category != CATEGORY_BUG)
+		return 0;
+	for (size_t i = 0; i < t->n_msgs && !r && shown < MAX_SYZ_EVENTS;
+	     i++) {
+		const struct thread_msg *m = &t->msgs[i];
+		int bot = classify_is_syzbot(m->from_addr);
+		struct message rec;
+		char *line;
+		int got;
+
+		if (!in_range(m->date, lo, hi) || !is_reply_role(c, i))
+			continue;
+		got = store_get_message(txn, m->id, &rec);
+		if (got < 0)
+			return -1;
+		if (got == 1)
+			continue;
+		line = line_starting(rec.prose, bot ? "syzbot " : "#syz test");
+		message_release(&rec);
+		if (!line || !fits(c, strlen(line))) {
+			free(line);
+			continue;
+		}
+		if (bot)
+			r = buf_adds(c->b, c->zh ? "syzbot \u5199\u9053\uff1a" :
+					     "syzbot wrote: ") ||
+			    add_quote(c, line, 0) || add_stop_after_quote(c);
+		else if (c->zh)
+			r = add_name(c, m->from_name, m->from_addr) ||
+			    buf_adds(c->b, " \u5411 syzbot \u53d1\u51fa\u6d4b"
+				     "\u8bd5\u8bf7\u6c42\uff08") ||
+			    add_quote(c, line, 0) ||
+			    buf_adds(c->b, "\uff09\u3002");
+		else
+			r = add_name(c, m->from_name, m->from_addr) ||
+			    buf_adds(c->b, " sent syzbot a test request (") ||
+			    add_quote(c, line, 0) || buf_adds(c->b, "). ");
+		free(line);
+		shown++;
+	}
+	return r;
+}
+
 /* ---- part 3: the window --------------------------------------------- */
 
 static int
-part_window(struct ctx *c)
+part_window(struct ctx *c, struct store_txn *txn)
 {
 	const struct thread *t = c->t;
 	int64_t lo = c->in->since, hi = c->in->until;
@@ -1085,7 +1169,8 @@ part_window(struct ctx *c)
 	}
 	free(p);
 	r = r || add_tags(c, lo, hi) || add_applied(c, lo, hi) ||
-	    add_reverted(c, lo, hi) || add_changes(c, lo, hi);
+	    add_reverted(c, lo, hi) || add_syzbot_tests(c, txn, lo, hi) ||
+	    add_changes(c, lo, hi);
 	if (!r && t->next_root) {
 		if (c->zh)
 			r = buf_addf(c->b, "\u5df2\u53d1\u5e03\u66f4\u65b0\u7248"
@@ -1132,7 +1217,7 @@ summary_offline(struct store_txn *txn, const struct summary_input *in,
 	trim_end(&b);
 	r = r || buf_adds(&b, "\n\n") || part_before(&c);
 	trim_end(&b);
-	r = r || buf_adds(&b, "\n\n") || part_window(&c);
+	r = r || buf_adds(&b, "\n\n") || part_window(&c, txn);
 	trim_end(&b);
 	if (!c.in->status)
 		thread_status_release(&own);
