@@ -8,10 +8,10 @@
  * repositories (`git rev-list --reverse --all [^CURSOR]` for the new
  * commits, oldest first, and one long-running `git cat-file --batch`
  * for their blobs `m`; both run with fork/exec, no shell).  Every mail goes
- * through message_parse() and then store_put_message(); mails are written in
- * transactions of opt->batch, and a mail is counted (and reported in "committed
- * N") only after its transaction committed, so a kill -9 loses nothing that was
- * reported.
+ * through message_parse(), store_put_message() and thread_index_add();
+ * mails are written in transactions of opt->batch, and a mail is counted
+ * (and reported in "committed N") only after its transaction committed,
+ * so a kill -9 loses nothing that was reported.
  *
  * mbox rules (the same for mboxo and mboxrd, see docs/state-format.md):
  *  - a file is an mbox when its first line starts with "From "; any
@@ -50,6 +50,7 @@
 #include "import.h"
 #include "log.h"
 #include "message.h"
+#include "thread.h"
 
 #define IMPORT_DEFAULT_BATCH 1000
 #define IMPORT_CHUNK (256 * 1024) /* longest line seen whole */
@@ -161,6 +162,9 @@ imp_mail(struct importer *imp, const char *raw, size_t len, const char *path,
 		return -1;
 	}
 	r = store_put_message(imp->txn, &msg, raw, len);
+	/* Its thread links go in with it, in the same transaction. */
+	if (r == 1 && thread_index_add(imp->txn, &msg) < 0)
+		r = -1;
 	message_release(&msg);
 	if (r < 0) {
 		store_abort(imp->txn);

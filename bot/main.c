@@ -18,6 +18,7 @@ struct command {
 static const struct command commands[] = {
 	{ "import", cmd_import, "store mail from mbox, Maildir, files, public-inbox" },
 	{ "stats", cmd_stats, "print what the store holds" },
+	{ "reindex", cmd_reindex, "rebuild the thread index from the stored mail" },
 	{ "show", cmd_show, "print the parsed record of one mail" },
 	{ "check-config", cmd_check_config, "validate the configuration file" },
 };

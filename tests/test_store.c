@@ -13,6 +13,7 @@
 #include "message.h"
 #include "store.h"
 #include "testutil.h"
+#include "thread.h"
 
 /* A record with every field set, built from static strings. */
 static char *refs[] = {"root@example.org", "parent@example.org"};
@@ -85,6 +86,9 @@ put(struct store *s, const char *id, int64_t date, const char *raw)
 	assert_int_equal(store_begin(s, 1, &t), 0);
 	r = store_put_message(t, &m, raw, strlen(raw));
 	assert_true(r >= 0);
+	/* Every writer indexes what it stores (include/thread.h). */
+	if (r == 1)
+		assert_int_equal(thread_index_add(t, &m), 0);
 	assert_int_equal(store_commit(t), 0);
 	return r;
 }
@@ -431,6 +435,7 @@ test_store_reader_beside_writer(void **state)
 	assert_int_equal(store_begin(s, 1, &t), 0);
 	fill(&m, "pending@example.org", 1662000001);
 	assert_int_equal(store_put_message(t, &m, "p", 1), 1);
+	assert_int_equal(thread_index_add(t, &m), 0);
 
 	assert_int_equal(bot(dir, "stats", NULL, &out, &err), 0);
 	assert_non_null(strstr(out, "messages: 1\n"));
