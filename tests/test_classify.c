@@ -18,6 +18,7 @@
 #include "message.h"
 #include "store.h"
 #include "testutil.h"
+#include "thread.h"
 
 /* ---- fixtures ------------------------------------------------------- */
 
@@ -1019,6 +1020,125 @@ test_classify_demo_week(void **state)
 	fixture_close(&f);
 }
 
+/* ---- through the threader (bot/thread.c) ---------------------------- */
+
+#define WEEK_START	1757289600	/* 2025-09-08T00:00:00Z */
+#define WEEK_END	1757894400	/* 2025-09-15T00:00:00Z */
+
+/*
+ * The demo week's threads as thread_window() makes them: the category
+ * table of tests/data/README.md, and the status invariants.
+ */
+static void
+test_classify_thread_window_demo(void **state)
+{
+	struct store *s = ct_import("tests/data/demo-week.mbox");
+	struct store_txn *txn;
+	struct thread *th;
+	size_t n, threads[CATEGORY_COUNT] = { 0 }, mails[CATEGORY_COUNT] = { 0 };
+
+	assert_int_equal(store_begin(s, 0, &txn), 0);
+	assert_int_equal(thread_window(txn, WEEK_START, WEEK_END, &th, &n), 0);
+	assert_int_equal(n, 35);
+	for (size_t i = 0; i < n; i++) {
+		enum category c = classify_thread(&th[i]);
+		struct thread_status st;
+
+		threads[c]++;
+		for (size_t j = 0; j < th[i].n_msgs; j++)
+			mails[c] += th[i].msgs[j].date >= WEEK_START &&
+				    th[i].msgs[j].date < WEEK_END;
+		assert_int_equal(classify_status(txn, &th[i], &st), 0);
+		check_status_invariants(&th[i], &st);
+		assert_int_equal(st.superseded, th[i].next_root != NULL);
+		thread_status_release(&st);
+	}
+	assert_int_equal(threads[CATEGORY_PATCH], 28);
+	assert_int_equal(mails[CATEGORY_PATCH], 174);
+	assert_int_equal(threads[CATEGORY_RFC], 1);
+	assert_int_equal(mails[CATEGORY_RFC], 6);
+	assert_int_equal(threads[CATEGORY_BUG], 4);
+	assert_int_equal(mails[CATEGORY_BUG], 9);
+	assert_int_equal(threads[CATEGORY_PULL], 1);
+	assert_int_equal(mails[CATEGORY_PULL], 2);
+	assert_int_equal(threads[CATEGORY_OTHER], 1);
+	assert_int_equal(mails[CATEGORY_OTHER], 3);
+	thread_free_array(th, n);
+	store_abort(txn);
+	store_close(s);
+}
+
+/* The seed week through thread_window(): its three syzbot reports are
+ * the only Bug Reports, its pull request a GIT PULL; and v3 of the
+ * pKVM handle series is superseded by v4 (thread_collect). */
+static void
+test_classify_thread_window_seed(void **state)
+{
+	const char *corpora = test_corpora(__func__);
+	struct store *s;
+	struct store_txn *txn;
+	struct thread *th, t;
+	struct thread_status st;
+	size_t n, bugs = 0, pulls = 0;
+	char *path;
+
+	if (!corpora)
+		skip();
+	path = corpus_path(corpora, "seed-week-2025-09/seed-week.mbox");
+	s = ct_import(path);
+	free(path);
+	assert_int_equal(store_begin(s, 0, &txn), 0);
+	assert_int_equal(thread_window(txn, WEEK_START, WEEK_END, &th, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		enum category c = classify_thread(&th[i]);
+		int syz = 0;
+
+		for (size_t j = 0; j < th[i].n_msgs; j++)
+			syz |= classify_is_syzbot(th[i].msgs[j].from_addr);
+		assert_int_equal(c == CATEGORY_BUG, syz);
+		bugs += c == CATEGORY_BUG;
+		pulls += c == CATEGORY_PULL;
+		assert_int_equal(classify_status(txn, &th[i], &st), 0);
+		check_status_invariants(&th[i], &st);
+		thread_status_release(&st);
+	}
+	assert_int_equal(bugs, 3);
+	assert_int_equal(pulls, 1);
+	thread_free_array(th, n);
+
+	assert_int_equal(thread_collect(txn,
+		"68c09802.050a0220.3c6139.000d.GAE@google.com", &t), 0);
+	assert_int_equal(classify_thread(&t), CATEGORY_BUG);
+	assert_int_equal(t.n_msgs, 3);
+	thread_release(&t);
+	store_abort(txn);
+	store_close(s);
+}
+
+static void
+test_classify_thread_versions_demo(void **state)
+{
+	struct store *s = ct_import("tests/data/demo-week.mbox");
+	struct store_txn *txn;
+	struct thread t;
+	struct thread_status st;
+
+	assert_int_equal(store_begin(s, 0, &txn), 0);
+	assert_int_equal(thread_collect(txn,
+		"20250827101949.1030155-1-tabba@google.com", &t), 0);
+	assert_non_null(t.next_root);
+	assert_string_equal(t.next_root,
+			    "20250909072436.484606-1-tabba@google.com");
+	assert_int_equal(classify_status(txn, &t, &st), 0);
+	assert_int_equal(st.superseded, 1);
+	assert_true(has_tag(&st, "Tested-by", "broonie@kernel.org"));
+	assert_non_null(find_note(st.changes, st.n_changes, "Respin please."));
+	thread_status_release(&st);
+	thread_release(&t);
+	store_abort(txn);
+	store_close(s);
+}
+
 TEST_LIST(classify,
 	cmocka_unit_test(test_classify_category_rules),
 	cmocka_unit_test(test_classify_text_helpers),
@@ -1028,4 +1148,7 @@ TEST_LIST(classify,
 	cmocka_unit_test(test_classify_kvmarm_archive),
 	cmocka_unit_test(test_classify_seed_week),
 	cmocka_unit_test(test_classify_demo_week),
+	cmocka_unit_test(test_classify_thread_window_demo),
+	cmocka_unit_test(test_classify_thread_window_seed),
+	cmocka_unit_test(test_classify_thread_versions_demo),
 );

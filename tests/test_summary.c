@@ -14,6 +14,7 @@
 #include "store.h"
 #include "summary.h"
 #include "testutil.h"
+#include "thread.h"
 
 #define WEEK_START	1757289600	/* 2025-09-08T00:00:00Z */
 #define WEEK_END	1757894400	/* 2025-09-15T00:00:00Z */
@@ -301,6 +302,12 @@ test_summary_seed_week(void **state)
 	s = summary_of(&c, "aMHepH8Md9gSu2ix@linux.dev", 0);
 	assert_contains(s, "(16 commits)");
 	assert_contains(s, "No replies this week.");
+	s = summary_of(&c, "68c09802.050a0220.3c6139.000d.GAE@google.com", 0);
+	assert_contains(s, "Oliver Upton sent syzbot a test request (\"#syz "
+			"test: git://git.kernel.org/pub/scm/linux/kernel/git/"
+			"kvmarm/kvmarm.git fixes\"). syzbot wrote: \"syzbot "
+			"has tested the proposed patch but the reproducer is "
+			"still triggering an issue\".");
 	s = summary_of(&c, "68c09802.050a0220.3c6139.000d.GAE@google.com", 1);
 	assert_contains(s, "syzbot \u4e8e 2025-09-09 \u62a5\u544a\u4e86"
 			"\u201cKASAN: invalid-access Read in "
@@ -433,9 +440,71 @@ test_summary_synthetic(void **state)
 	free(dir);
 }
 
+/* ---- through the threader (bot/thread.c) ---------------------------- */
+
+static void
+test_summary_thread_window(void **state)
+{
+	struct store *s = ct_import("tests/data/demo-week.mbox");
+	struct store_txn *txn;
+	struct thread *th, t;
+	size_t n, fresh = 0;
+	char *en, *zh;
+
+	assert_int_equal(store_begin(s, 0, &txn), 0);
+	assert_int_equal(thread_window(txn, WEEK_START, WEEK_END, &th, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		en = summarize(txn, &th[i], NULL, "en", "kvmarm");
+		zh = summarize(txn, &th[i], NULL, "zh", "kvmarm");
+		check_shape(en, 0);
+		check_shape(zh, 1);
+		/* a thread without mail before the window says so */
+		if (th[i].msgs[0].date >= WEEK_START) {
+			assert_contains(en, "No earlier discussion: the "
+					"thread started this week.");
+			assert_contains(zh, "\u6b64\u524d\u6ca1\u6709\u8ba8"
+					"\u8bba\uff1a\u8be5\u7ebf\u7a0b"
+					"\u672c\u5468\u5f00\u59cb\u3002");
+			fresh++;
+		} else {
+			assert_contains(en, "Before this week: ");
+		}
+		free(en);
+		free(zh);
+	}
+	assert_true(fresh > 10);
+	thread_free_array(th, n);
+
+	/* versions linked by the threader: v4 points back to v3 ... */
+	assert_int_equal(thread_collect(txn,
+		"20250909072436.484606-1-tabba@google.com", &t), 0);
+	en = summarize(txn, &t, NULL, "en", NULL);
+	assert_contains(en, "Fuad Tabba posted v4 of the 9-patch series "
+			"\"KVM: arm64: Reserve pKVM VM handle during initial "
+			"VM setup\" on 2025-09-09.");
+	assert_contains(en, "This is v4 of a series whose v3 was discussed on "
+			"2025-08-27 (https://lore.kernel.org/kvmarm/"
+			"20250827101949.1030155-1-tabba@google.com/).");
+	free(en);
+	thread_release(&t);
+	/* ... and v3 forward to v4 */
+	assert_int_equal(thread_collect(txn,
+		"20250827101949.1030155-1-tabba@google.com", &t), 0);
+	en = summarize(txn, &t, NULL, "en", NULL);
+	assert_contains(en, "A newer version, v4, was posted on 2025-09-09: "
+			"https://lore.kernel.org/kvmarm/"
+			"20250909072436.484606-1-tabba@google.com/.");
+	assert_contains(en, "Marc Zyngier asked: \"Respin please.\"");
+	free(en);
+	thread_release(&t);
+	store_abort(txn);
+	store_close(s);
+}
+
 TEST_LIST(summary,
 	cmocka_unit_test(test_summary_demo_week),
 	cmocka_unit_test(test_summary_versions),
 	cmocka_unit_test(test_summary_seed_week),
 	cmocka_unit_test(test_summary_synthetic),
+	cmocka_unit_test(test_summary_thread_window),
 );
