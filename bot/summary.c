@@ -718,8 +718,21 @@ struct person {
 	size_t count;
 };
 
-/* Distinct senders of the mails i with lo <= date < hi (replies_only:
- * replies only), in order of their first mail.  *out malloc'd. */
+/* One person: the same address, or the same name under another
+ * address ("ALOK TIWARI" at home, "Alok Tiwari" at work). */
+static int
+same_person(const struct thread_msg *a, const struct thread_msg *b)
+{
+	const char *x = str0(a->from_name), *y = str0(b->from_name);
+
+	if (!strcmp(str0(a->from_addr), str0(b->from_addr)))
+		return 1;
+	return strlen(x) >= 3 && !strcasecmp(x, y);
+}
+
+/* Distinct senders (same_person()) of the mails i with lo <= date < hi
+ * (replies_only: replies only), in order of their first mail.  *out
+ * malloc'd. */
 static int
 senders(const struct ctx *c, int64_t lo, int64_t hi, int replies_only,
 	struct person **out, size_t *n)
@@ -739,8 +752,7 @@ senders(const struct ctx *c, int64_t lo, int64_t hi, int replies_only,
 		if (replies_only && !is_reply_role(c, i))
 			continue;
 		for (j = 0; j < k; j++)
-			if (!strcmp(str0(t->msgs[p[j].first].from_addr),
-				    str0(m->from_addr)))
+			if (same_person(&t->msgs[p[j].first], m))
 				break;
 		if (j == k)
 			p[k++].first = i;

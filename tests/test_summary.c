@@ -371,21 +371,31 @@ static const char quoting_reply[] =
 	"-- \n"
 	"Rita, who says: please ignore this signature.\n";
 
+static const char second_reply[] =
+	"From: RITA REVIEWER <rita@home.example>\n"
+	"Subject: Re: [PATCH] KVM: arm64: frob the widget\n"
+	"Date: Wed, 10 Sep 2025 10:00:00 +0000\n"
+	"Message-ID: <reply2@example.org>\n"
+	"In-Reply-To: <reply1@example.org>\n"
+	"\n"
+	"Sent from home, same person.\n";
+
 static void
 test_summary_synthetic(void **state)
 {
 	char *dir = test_tmpdir("summary-synth");
-	const char *ids[] = { "patch@example.org", "reply1@example.org" };
+	const char *ids[] = { "patch@example.org", "reply1@example.org",
+			      "reply2@example.org" };
 	struct store *s = NULL;
 	struct store_txn *txn;
 	struct thread t;
 	struct summary_input in = { 0 };
 	char *en, *zh, *out = (char *)1;
-	const char *raws[] = { patch_mail, quoting_reply };
+	const char *raws[] = { patch_mail, quoting_reply, second_reply };
 
 	assert_int_equal(store_open(dir, 0, &s), 0);
 	assert_int_equal(store_begin(s, 1, &txn), 0);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		struct message m;
 
 		assert_int_equal(message_parse(raws[i], strlen(raws[i]), &m,
@@ -418,6 +428,13 @@ test_summary_synthetic(void **state)
 			"\uff08v1\uff09\u3002");
 	assert_contains(zh, "\u672c\u5468\u4e4b\u524d\uff1a\u5171 1 \u5c01"
 			"\u90ae\u4ef6");
+	/* one person under two addresses counts once */
+	ct_release(&t);
+	ct_thread_of(txn, ids, 3, &t);
+	free(en);
+	en = summarize(txn, &t, NULL, "en", NULL);
+	assert_contains(en, "This week: 2 mails; replies from Rita Reviewer "
+			"(2). ");
 	for (int k = 0; k < 2; k++) {
 		const char *x = k ? zh : en;
 
