@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "stats", cmd_stats, "print what the store holds" },
 	{ "reindex", cmd_reindex, "rebuild the thread index from the stored mail" },
 	{ "show", cmd_show, "print the parsed record of one mail" },
+	{ "digest", cmd_digest, "print the digest of a window (sends nothing)" },
 	{ "check-config", cmd_check_config, "validate the configuration file" },
 };
 

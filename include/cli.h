@@ -22,5 +22,6 @@ int cmd_stats(struct cli *cli, int argc, char **argv);
 int cmd_reindex(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);
 int cmd_check_config(struct cli *cli, int argc, char **argv);
+int cmd_digest(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -42,6 +42,11 @@ struct digest_thread {
 	size_t n_participants;	/* distinct senders, whole thread */
 	char *summary;		/* owned */
 	int summary_offline;	/* 1 when from the offline summarizer */
+	size_t title;		/* index into thread.msgs of the mail whose
+				 * subject is the thread's title: the root
+				 * when stored, else the earliest mail */
+	int64_t started;	/* earliest known date of the thread (UTC),
+				 * 0 when no mail has a date */
 };
 
 struct digest {
@@ -69,8 +74,42 @@ int digest_render(const struct digest *d, enum digest_format fmt,
 void digest_release(struct digest *d);
 
 /*
+ * The JSON form alone (docs/digest-json.md), used by digest_render();
+ * appended to out.  Returns 0 or -1.
+ */
+int digest_render_json(const struct digest *d, struct buf *out);
+
+/*
+ * Append https://lore.kernel.org/LIST/ID/ to out, with the characters
+ * of the id that are not safe in a URL path percent-encoded as
+ * public-inbox does ('/' gives %2F, '%' gives %25...).  0 or -1.
+ */
+int digest_lore_url(struct buf *out, const char *list_name,
+		    const char *message_id);
+
+/*
+ * 1 when message_id can be looked up on lore: not the synthetic
+ * "...@kvmarm-bot.invalid" id the parser gives a mail without one.
+ */
+int digest_on_lore(const char *message_id);
+
+/* Write t as "2025-09-08T13:11:15Z" into out (at least 32 bytes). */
+void digest_iso8601(int64_t t, char *out, size_t outsz);
+
+/*
+ * Is name a time zone the digest can show times in: "UTC", or an IANA
+ * name (letters, digits, '/', '_', '+', '-') naming a TZif file under
+ * $TZDIR, else /usr/share/zoneinfo?  1 yes, 0 no (nothing logged).
+ */
+int digest_timezone_valid(const char *name);
+
+/*
  * Parse "YYYY-MM-DD" (midnight UTC) or ISO 8601 "YYYY-MM-DDTHH:MM[:SS]"
  * with "Z" or "+HH:MM"/"-HH:MM" (no zone = UTC) into *out.  0 or -1.
+ * Also accepted: a space for the 'T', a fraction after the seconds
+ * (ignored), "+HHMM" and "+HH" offsets.  Years 1900..9999; fields out
+ * of range (month 13, 30 February, 24:00, second 60) and anything
+ * after the date are refused.  Nothing is logged.
  */
 int digest_parse_date(const char *text, int64_t *out);
 

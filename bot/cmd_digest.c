@@ -1,0 +1,291 @@
+/*
+ * cmd_digest.c - `kvmarm-bot digest`: compose the digest of a window and
+ * print it (or write it to a file).  Nothing is sent.
+ *
+ * The store is opened read-only, so the command runs beside the daemon.
+ * The window is [since, until) in UTC; see digest_usage() and
+ * docs/digest.md for the defaults.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "digest.h"
+#include "log.h"
+#include "store.h"
+
+#define WEEK (7 * 86400)
+
+static void
+digest_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: kvmarm-bot [-c CONFIG] [--state DIR] digest "
+		"[--since DATE] [--until DATE]\n"
+		"           [--format markdown|text|json] [--lang zh|en] "
+		"[--timezone ZONE]\n"
+		"           [--out FILE] [--now DATE]\n"
+		"\n"
+		"Compose the digest of the mail dated in [--since, --until)\n"
+		"and print it.  Nothing is sent.  DATE is YYYY-MM-DD (midnight\n"
+		"UTC) or ISO 8601 (2025-09-08T09:00, 2025-09-08T09:00:00+02:00,\n"
+		"...Z); dates are compared in UTC.\n"
+		"\n"
+		"  --since DATE     first instant of the window (inclusive)\n"
+		"  --until DATE     end of the window (exclusive)\n"
+		"                   neither: the 7 days ending now; --since\n"
+		"                   alone: from DATE until now; --until alone:\n"
+		"                   the 7 days before DATE\n"
+		"  --format FMT     markdown (default), text (plain, at most\n"
+		"                   80 columns) or json (docs/digest-json.md)\n"
+		"  --lang LANG      en or zh (default: digest_lang, else en)\n"
+		"  --timezone ZONE  IANA zone for the times shown (default:\n"
+		"                   digest_timezone, else UTC)\n"
+		"  --out FILE       write to FILE (atomically) instead of\n"
+		"                   standard output\n"
+		"  --now DATE       the generation time (default: the clock)\n"
+		"\n"
+		"The store is opened read-only.  Exit status: 0 done, 1 failed,\n"
+		"2 wrong usage.\n");
+}
+
+static int __attribute__((format(printf, 1, 2)))
+misuse(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kvmarm-bot: digest: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see kvmarm-bot digest --help)\n");
+	return 2;
+}
+
+/*
+ * Write data to path the crash-safe way: a temporary file in the same
+ * directory, fsync, close, rename over path, fsync the directory.
+ */
+static int
+write_atomic(const char *path, const char *data, size_t len)
+{
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 8), *dcopy = NULL;
+	mode_t mask;
+	int fd, dfd;
+
+	if (!tmp)
+		return log_error("out of memory");
+	memcpy(tmp, path, plen);
+	memcpy(tmp + plen, ".XXXXXX", 8);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		log_errno("cannot create a temporary file beside '%s'", path);
+		free(tmp);
+		return -1;
+	}
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) < 0) {
+		log_errno("cannot set the mode of '%s'", tmp);
+		goto fail;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_errno("cannot write '%s'", tmp);
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) < 0) {
+		log_errno("cannot fsync '%s'", tmp);
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		log_errno("cannot close '%s'", tmp);
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		log_errno("cannot rename '%s' to '%s'", tmp, path);
+		goto fail;
+	}
+	dcopy = strdup(path);
+	dfd = dcopy ? open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+		    : -1;
+	if (dfd < 0 || fsync(dfd) < 0) {
+		log_errno("cannot fsync the directory of '%s'", path);
+		if (dfd >= 0)
+			close(dfd);
+		free(dcopy);
+		free(tmp);
+		return -1;
+	}
+	close(dfd);
+	free(dcopy);
+	free(tmp);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+int
+cmd_digest(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"since", required_argument, NULL, 's'},
+	    {"until", required_argument, NULL, 'u'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"lang", required_argument, NULL, 'l'},
+	    {"timezone", required_argument, NULL, 'z'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"now", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *since_s = NULL, *until_s = NULL, *now_s = NULL;
+	const char *out_path = NULL, *lang = NULL, *zone = NULL;
+	struct digest_options opt = {0};
+	enum digest_format fmt = DIGEST_MARKDOWN;
+	struct store_txn *txn;
+	struct store *store;
+	struct digest d;
+	struct buf text;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			since_s = optarg;
+			break;
+		case 'u':
+			until_s = optarg;
+			break;
+		case 'n':
+			now_s = optarg;
+			break;
+		case 'o':
+			out_path = optarg;
+			break;
+		case 'l':
+			lang = optarg;
+			break;
+		case 'z':
+			zone = optarg;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "markdown") ||
+			    !strcmp(optarg, "md"))
+				fmt = DIGEST_MARKDOWN;
+			else if (!strcmp(optarg, "text"))
+				fmt = DIGEST_TEXT;
+			else if (!strcmp(optarg, "json"))
+				fmt = DIGEST_JSON;
+			else
+				return misuse("--format is markdown, text or "
+					      "json, not '%s'",
+					      optarg);
+			break;
+		case 'h':
+			digest_usage(stdout);
+			return 0;
+		default:
+			digest_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		return misuse("unexpected argument '%s'", argv[optind]);
+
+	if (now_s) {
+		if (digest_parse_date(now_s, &opt.now) < 0)
+			return misuse("--now '%s' is not a date (YYYY-MM-DD "
+				      "or ISO 8601)",
+				      now_s);
+	} else {
+		opt.now = (int64_t)time(NULL);
+	}
+	if (since_s && digest_parse_date(since_s, &opt.since) < 0)
+		return misuse("--since '%s' is not a date (YYYY-MM-DD or "
+			      "ISO 8601)",
+			      since_s);
+	if (until_s && digest_parse_date(until_s, &opt.until) < 0)
+		return misuse("--until '%s' is not a date (YYYY-MM-DD or "
+			      "ISO 8601)",
+			      until_s);
+	if (!until_s)
+		opt.until = opt.now;
+	if (!since_s)
+		opt.since = opt.until - WEEK;
+	if (opt.since >= opt.until)
+		return misuse("the window is empty: --since must be before "
+			      "--until%s",
+			      until_s ? "" : " (which defaults to now)");
+
+	opt.lang = lang ? lang : cli->cfg.digest_lang;
+	if (!opt.lang || !*opt.lang)
+		opt.lang = "en";
+	if (strcmp(opt.lang, "en") && strcmp(opt.lang, "zh"))
+		return misuse("--lang is en or zh, not '%s'", opt.lang);
+	opt.timezone = zone ? zone : cli->cfg.digest_timezone;
+	if (!opt.timezone || !*opt.timezone)
+		opt.timezone = "UTC";
+	if (!digest_timezone_valid(opt.timezone))
+		return misuse("'%s' is not a known time zone (UTC or an IANA "
+			      "name such as Europe/London)",
+			      opt.timezone);
+	opt.list_name = cli->cfg.list_name && *cli->cfg.list_name
+			    ? cli->cfg.list_name
+			    : "kvmarm";
+
+	if (!cli->state_dir || !*cli->state_dir) {
+		fprintf(stderr,
+			"kvmarm-bot: digest: no state directory: pass --state "
+			"DIR before the command (kvmarm-bot --state DIR "
+			"digest ...) or set state_dir in the configuration "
+			"file given with -c FILE\n");
+		return 2;
+	}
+	if (store_open(cli->state_dir, 1, &store) < 0)
+		return 1;
+	if (store_begin(store, 0, &txn) < 0) {
+		store_close(store);
+		return 1;
+	}
+	buf_init(&text, 0);
+	r = digest_build(txn, &opt, &d);
+	if (r == 0) {
+		r = digest_render(&d, fmt, &text);
+		digest_release(&d);
+	}
+	store_abort(txn);
+	store_close(store);
+	if (r == 0 && out_path) {
+		r = write_atomic(out_path, text.data, text.len);
+	} else if (r == 0) {
+		if (fwrite(text.data, 1, text.len, stdout) != text.len ||
+		    fflush(stdout) != 0)
+			r = log_errno("cannot write the digest");
+	}
+	buf_release(&text);
+	return r == 0 ? 0 : 1;
+}
