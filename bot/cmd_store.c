@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "import.h"
+#include "llm.h"
 #include "log.h"
 #include "message.h"
 #include "store.h"
@@ -152,8 +153,10 @@ stats_usage(FILE *out)
 		"messages, threads (as the threader groups the whole store,\n"
 		"see docs/threading.md; \"unknown\" when the store needs\n"
 		"'kvmarm-bot reindex'), first_date and last_date (ISO 8601\n"
-		"UTC), store_bytes (size of data.mdb) and state_dir.  Opens\n"
-		"the store read-only; safe beside a running daemon.\n");
+		"UTC), store_bytes (size of data.mdb), state_dir, and the\n"
+		"LLM usage so far: llm_requests, llm_prompt_tokens and\n"
+		"llm_completion_tokens.  Opens the store read-only; safe\n"
+		"beside a running daemon.\n");
 }
 
 int
@@ -168,7 +171,8 @@ cmd_stats(struct cli *cli, int argc, char **argv)
 	struct store *store;
 	const char *dir;
 	char first[48], last[48], threads_text[32] = "unknown";
-	long threads = -1;
+	struct llm_usage llm_total = {0};
+	long threads = -1, llm_requests = 0;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -197,6 +201,8 @@ cmd_stats(struct cli *cli, int argc, char **argv)
 	/* A store without thread index still shows the rest (exit 1). */
 	if (r == 0 && (threads = thread_count_all(txn)) >= 0)
 		snprintf(threads_text, sizeof(threads_text), "%ld", threads);
+	if (r == 0)
+		r = llm_usage_totals(txn, &llm_requests, &llm_total);
 	store_abort(txn);
 	store_close(store);
 	if (r != 0)
@@ -209,6 +215,9 @@ cmd_stats(struct cli *cli, int argc, char **argv)
 	printf("last_date: %s\n", last);
 	printf("store_bytes: %" PRIu64 "\n", st.file_bytes);
 	printf("state_dir: %s\n", dir);
+	printf("llm_requests: %ld\n", llm_requests);
+	printf("llm_prompt_tokens: %ld\n", llm_total.prompt_tokens);
+	printf("llm_completion_tokens: %ld\n", llm_total.completion_tokens);
 	return threads < 0 ? 1 : 0;
 }
 
