@@ -248,6 +248,7 @@ stop-dovecot) stop_dovecot ;;
 start-dovecot) start_dovecot ;;
 restart-dovecot) stop_dovecot; start_dovecot ;;
 pi-add) pi_add ;;
+configure) do_stop; write_configs ;;	# then start-dovecot: IMAP alone
 *)
 	echo "usage: $0 install|start|stop|restart-dovecot|stop-dovecot|start-dovecot|pi-add" >&2
 	exit 2
