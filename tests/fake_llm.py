@@ -54,6 +54,8 @@ Options (stable; tests of several modules rely on them):
                        from the system message, see below)
   --lifetime N         exit by itself after N seconds (default 600), so
                        a crashed test leaves no server behind
+  --tls-cert FILE      serve HTTPS with this PEM certificate (and
+  --tls-key FILE       this key) instead of plain HTTP
 
 Requests to other paths get 404; a body that is not a JSON object with
 a "messages" array gets 400 (both recorded).
@@ -84,6 +86,7 @@ import argparse
 import json
 import re
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -364,11 +367,17 @@ def main():
     p.add_argument("--slow-seconds", type=float, default=5.0)
     p.add_argument("--lang", choices=("zh", "en"))
     p.add_argument("--lifetime", type=float, default=600.0)
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
     args = p.parse_args()
 
     state = State(args)
     srv = Server(("127.0.0.1", args.port), Handler)
     srv.state = state
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     timer = threading.Timer(args.lifetime, srv.shutdown)
     timer.daemon = True
     timer.start()

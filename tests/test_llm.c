@@ -6,6 +6,7 @@
  * the fake server recorded.  Also the usage records and `stats`.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 struct fake {
 	pid_t pid;
 	int port;
+	int tls;	/* started with --tls-cert: https:// URL */
 	char record[512];
 	char meta[512];
 };
@@ -111,7 +113,8 @@ cfg_for(struct config *cfg, const struct fake *f, const char *key)
 	char url[128];
 
 	assert_int_equal(config_init(cfg), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/", f->port);
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d/v1/",
+		 f->tls ? "https" : "http", f->port);
 	free(cfg->llm_url);
 	cfg->llm_url = strdup(url);
 	free(cfg->llm_model);
@@ -156,6 +159,8 @@ run_chat(struct run *run, const char *const extra[], const char *key)
 	double t0;
 
 	memset(run, 0, sizeof(*run));
+	for (int i = 0; extra[i]; i++)
+		run->f.tls |= !strcmp(extra[i], "--tls-cert");
 	fake_start(&run->f, extra);
 	cfg_for(&cfg, &run->f, key);
 	assert_int_equal(llm_new(&cfg, &llm), 0);
@@ -417,6 +422,73 @@ test_llm_unreachable_and_bad_config(void **state)
 	config_release(&cfg);
 }
 
+/*
+ * TLS is verified: a server with a self-signed certificate is refused
+ * before any request reaches it, and that is not worth a retry.
+ */
+static void
+test_llm_tls_verified(void **state)
+{
+	char *dir = test_tmpdir("llm-tls");
+	char cert[512], key[512], cmd[1536];
+	const char *extra[] = { "--tls-cert", cert, "--tls-key", key, NULL };
+	struct run run;
+
+	assert_non_null(dir);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+		 "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+		 "-keyout '%s' -out '%s' >/dev/null 2>&1", key, cert);
+	free(dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "SKIP %s: openssl cannot make a "
+			"certificate\n", __func__);
+		skip();
+	}
+	run_chat(&run, extra, NULL);
+	assert_int_equal(run.r, LLM_ERR_PERMANENT);
+	assert_null(run.answer);
+	assert_int_equal(run.requests, 0);
+}
+
+/* Failures are logged with their status, never with the key. */
+static void
+test_llm_key_never_logged(void **state)
+{
+	const char *const extra[] = { "--key", "sk-right", NULL };
+	const char *const fail[] = { "--mode", "500", NULL };
+	char *dir = test_tmpdir("llm-log"), path[512], *log;
+	struct run run;
+	int fd, saved;
+
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	free(dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	assert_true(saved >= 0);
+	dup2(fd, 2);
+	close(fd);
+	run_chat(&run, extra, "sk-SECRET-kvmarm-test");
+	run_chat(&run, fail, "sk-SECRET-kvmarm-test");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	assert_int_equal(run.r, LLM_ERR_TEMPORARY);
+
+	log = test_read_file(path, NULL);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "HTTP 401: Incorrect API key provided"));
+	assert_non_null(strstr(log, "HTTP 500: The server had an error"));
+	assert_null(strstr(log, "SECRET"));
+	assert_null(strstr(log, "Bearer"));
+	free(log);
+}
+
 static void
 test_llm_usage_and_stats(void **state)
 {
@@ -480,4 +552,6 @@ TEST_LIST(llm,
 	  cmocka_unit_test(test_llm_drop),
 	  cmocka_unit_test(test_llm_oversized_answer),
 	  cmocka_unit_test(test_llm_unreachable_and_bad_config),
+	  cmocka_unit_test(test_llm_tls_verified),
+	  cmocka_unit_test(test_llm_key_never_logged),
 	  cmocka_unit_test(test_llm_usage_and_stats));
