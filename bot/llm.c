@@ -189,6 +189,72 @@ on_header(char *data, size_t size, size_t nmemb, void *ctx)
 	return n;
 }
 
+/*
+ * Length of the valid UTF-8 sequence at s (1..4), or 0 when the bytes
+ * there are not one (overlong forms, surrogates and code points past
+ * U+10FFFF included).
+ */
+static size_t
+utf8_seq(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned long cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/*
+ * JSON must be UTF-8 and servers answer 400 to anything else, which
+ * would make one stray byte in a mail a permanent failure: invalid
+ * bytes become U+FFFD.  Returns s itself when it is valid, else a
+ * malloc'd copy (*copy is set to it), or NULL when out of memory.
+ */
+static const char *
+valid_utf8(const char *s, char **copy)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct buf b;
+	size_t n;
+
+	*copy = NULL;
+	while (*p && (n = utf8_seq(p)))
+		p += n;
+	if (!*p)
+		return s;
+	buf_init(&b, 0);
+	if (buf_add(&b, s, (size_t)((const char *)p - s)) < 0)
+		goto oom;
+	while (*p) {
+		n = utf8_seq(p);
+		if (n ? buf_add(&b, p, n) : buf_adds(&b, "\xef\xbf\xbd"))
+			goto oom;
+		p += n ? n : 1;
+	}
+	*copy = buf_detach(&b, NULL);
+	return *copy;
+oom:
+	buf_release(&b);
+	return NULL;
+}
+
 static char *
 request_body(const struct llm *llm, const char *system, const char *user)
 {
@@ -471,11 +537,15 @@ llm_chat(struct llm *llm, const char *system, const char *user,
 	enum outcome out = OUT_PERM;
 	int attempt, timeouts = 0, malformed = 0;
 	long delay = llm->backoff_ms;
-	char *body;
+	char *body, *sys_copy, *user_copy;
 
 	*answer = NULL;
 	memset(usage, 0, sizeof(*usage));
-	body = request_body(llm, system ? system : "", user ? user : "");
+	system = valid_utf8(system ? system : "", &sys_copy);
+	user = valid_utf8(user ? user : "", &user_copy);
+	body = system && user ? request_body(llm, system, user) : NULL;
+	free(sys_copy);
+	free(user_copy);
 	if (!body) {
 		log_error("llm: cannot build the request: out of memory");
 		return LLM_ERR_TEMPORARY;

@@ -16,7 +16,8 @@
  * with it is used as is).  The request body is {"model", "messages":
  * [system, user], "max_tokens", "temperature", "stream": false}; the
  * header "Authorization: Bearer KEY" is sent only when llm_api_key is
- * set.  Answers larger than 1 MiB are refused.
+ * set.  Bytes of system or user that are not valid UTF-8 are sent as
+ * U+FFFD.  Answers larger than 1 MiB are refused.
  *
  * Failures and retries (one llm_chat() call):
  *   - transport errors (refused, reset, empty reply), 408, 429 and 5xx

@@ -422,6 +422,38 @@ test_llm_unreachable_and_bad_config(void **state)
 	config_release(&cfg);
 }
 
+/* A stray Latin-1 byte in a mail must not turn into a 400. */
+static void
+test_llm_invalid_utf8(void **state)
+{
+	const char *const extra[] = { NULL };
+	struct json_object *req, *msgs;
+	struct llm_usage u;
+	struct config cfg;
+	struct llm *llm;
+	struct fake f = { 0 };
+	char *answer = NULL;
+
+	fake_start(&f, extra);
+	cfg_for(&cfg, &f, NULL);
+	assert_int_equal(llm_new(&cfg, &llm), 0);
+	assert_int_equal(llm_chat(llm, "sys\xc3", "caf\xe9 \xed\xa0\x80 ok "
+				  "\xc3\xa9", &answer, &u), LLM_OK);
+	free(answer);
+	llm_free(llm);
+	config_release(&cfg);
+	fake_stop(&f);
+	req = first_json_line(f.record);
+	assert_true(json_object_object_get_ex(req, "messages", &msgs));
+	assert_string_equal(jstr(json_object_array_get_idx(msgs, 0),
+				 "content"), "sys\xef\xbf\xbd");
+	assert_string_equal(jstr(json_object_array_get_idx(msgs, 1),
+				 "content"),
+			    "caf\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd"
+			    "\xef\xbf\xbd ok \xc3\xa9");
+	json_object_put(req);
+}
+
 /*
  * TLS is verified: a server with a self-signed certificate is refused
  * before any request reaches it, and that is not worth a retry.
@@ -552,6 +584,7 @@ TEST_LIST(llm,
 	  cmocka_unit_test(test_llm_drop),
 	  cmocka_unit_test(test_llm_oversized_answer),
 	  cmocka_unit_test(test_llm_unreachable_and_bad_config),
+	  cmocka_unit_test(test_llm_invalid_utf8),
 	  cmocka_unit_test(test_llm_tls_verified),
 	  cmocka_unit_test(test_llm_key_never_logged),
 	  cmocka_unit_test(test_llm_usage_and_stats));
