@@ -48,7 +48,8 @@ Options (stable; tests of several modules rely on them):
   --key KEY            require "Authorization: Bearer KEY": a missing
                        or wrong header gets 401 (and consumes no step
                        of the sequence)
-  --retry-after N      Retry-After seconds sent with 429 (default 1)
+  --retry-after V      Retry-After value sent with 429 (default 1);
+                       any text, e.g. an HTTP date, is sent as is
   --slow-seconds N     how long slow sleeps (default 5)
   --lang zh|en         language of the built-in answer (default: taken
                        from the system message, see below)
@@ -363,7 +364,7 @@ def main():
     p.add_argument("--canned")
     p.add_argument("--answer-file")
     p.add_argument("--key")
-    p.add_argument("--retry-after", type=int, default=1)
+    p.add_argument("--retry-after", default="1")
     p.add_argument("--slow-seconds", type=float, default=5.0)
     p.add_argument("--lang", choices=("zh", "en"))
     p.add_argument("--lifetime", type=float, default=600.0)

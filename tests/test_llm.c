@@ -295,6 +295,23 @@ test_llm_429_retry_after(void **state)
 	assert_true(run.secs < 5);
 }
 
+/* Only the seconds form is honoured; a date falls back to the backoff. */
+static void
+test_llm_429_retry_after_date(void **state)
+{
+	const char *const extra[] = { "--sequence", "429,429,ok",
+				      "--retry-after",
+				      "Wed, 21 Oct 2015 07:28:00 GMT", NULL };
+	struct run run;
+
+	run_chat(&run, extra, NULL);
+	assert_int_equal(run.r, LLM_OK);
+	assert_int_equal(run.requests, 3);
+	free(run.answer);
+	assert_true(run.secs >= 0.06);	/* 20 + 40 ms */
+	assert_true(run.secs < 0.9);
+}
+
 static void
 test_llm_500_exhausts_retries(void **state)
 {
@@ -578,6 +595,7 @@ TEST_LIST(llm,
 	  cmocka_unit_test(test_llm_bearer_key),
 	  cmocka_unit_test(test_llm_401_permanent),
 	  cmocka_unit_test(test_llm_429_retry_after),
+	  cmocka_unit_test(test_llm_429_retry_after_date),
 	  cmocka_unit_test(test_llm_500_exhausts_retries),
 	  cmocka_unit_test(test_llm_malformed),
 	  cmocka_unit_test(test_llm_timeout),
