@@ -1,8 +1,11 @@
 /*
  * cmd_digest.c - `kvmarm-bot digest`: compose the digest of a window and
- * print it (or write it to a file).  Nothing is sent.
+ * print it (or write it to a file), or with --send queue it in the
+ * outbox and send it.
  *
- * The store is opened read-only, so the command runs beside the daemon.
+ * Without --send the store is opened read-only, so the command runs
+ * beside the daemon.  --send writes the outbox, so it takes the store's
+ * writer lock and refuses to run while `kvmarm-bot run` holds it.
  * The window is [since, until) in UTC; see digest_usage() and
  * docs/digest.md for the defaults.
  */
@@ -20,8 +23,12 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "clock.h"
 #include "digest.h"
 #include "log.h"
+#include "mailer.h"
+#include "outbox.h"
+#include "schedule.h"
 #include "store.h"
 
 #define WEEK (7 * 86400)
@@ -35,9 +42,15 @@ digest_usage(FILE *out)
 		"           [--format markdown|text|json] [--lang zh|en] "
 		"[--timezone ZONE]\n"
 		"           [--out FILE] [--now DATE]\n"
+		"       kvmarm-bot -c CONFIG digest --send [--since DATE] "
+		"[--until DATE]\n"
+		"           [--lang zh|en] [--now DATE]\n"
 		"\n"
 		"Compose the digest of the mail dated in [--since, --until)\n"
-		"and print it.  Nothing is sent.  DATE is YYYY-MM-DD (midnight\n"
+		"and print it; nothing is sent.  With --send, queue it in the\n"
+		"outbox (once per window: a second --send of the same window\n"
+		"only retries what is queued) and send it as plain text to\n"
+		"digest_recipients through smtp_url.  DATE is YYYY-MM-DD (midnight\n"
 		"UTC) or ISO 8601 (2025-09-08T09:00, 2025-09-08T09:00:00+02:00,\n"
 		"...Z); dates are compared in UTC.\n"
 		"\n"
@@ -53,10 +66,18 @@ digest_usage(FILE *out)
 		"                   digest_timezone, else UTC)\n"
 		"  --out FILE       write to FILE (atomically) instead of\n"
 		"                   standard output\n"
-		"  --now DATE       the generation time (default: the clock)\n"
+		"  --now DATE       the generation time (default: the clock,\n"
+		"                   or $KVMARM_NOW)\n"
+		"  --send           queue and send (needs -c CONFIG with smtp_url,\n"
+		"                   bot_address and digest_recipients); with\n"
+		"                   neither --since nor --until and a\n"
+		"                   digest_schedule, the window is the week\n"
+		"                   before the last scheduled time, the one\n"
+		"                   `run` sends (docs/outbox.md)\n"
 		"\n"
-		"The store is opened read-only.  Exit status: 0 done, 1 failed,\n"
-		"2 wrong usage.\n");
+		"Without --send the store is opened read-only.  Exit status:\n"
+		"0 done (sent, or sent before), 1 failed (a mail that could not\n"
+		"be sent yet stays queued), 2 wrong usage.\n");
 }
 
 static int __attribute__((format(printf, 1, 2)))
@@ -148,6 +169,67 @@ fail:
 	return -1;
 }
 
+/*
+ * --send: queue the window's digest (once per window) and flush the
+ * outbox.  Exit 0 when the digest is sent (now or before), 1 when it is
+ * still queued or failed.
+ */
+static int
+send_digest(struct cli *cli, const struct digest_options *opt,
+	    const char *lang, int print_opts)
+{
+	const struct config *cfg = &cli->cfg;
+	struct outbox_item it = {0};
+	struct store_txn *txn;
+	struct store *store;
+	char key[64], *id = NULL;
+	int r;
+
+	if (print_opts)
+		return misuse("--send sends plain text in digest_timezone; "
+			      "--format, --timezone and --out do not apply");
+	if (!cli->config_path || !*cfg->smtp_url || !*cfg->bot_address ||
+	    !*cfg->digest_recipients)
+		return misuse("--send needs -c CONFIG with smtp_url, "
+			      "bot_address and digest_recipients");
+	if (store_open(cli->state_dir, 0, &store) < 0)
+		return 1;
+	r = mailer_queue_digest(store, cfg, opt->since, opt->until, opt->now,
+				lang);
+	if (r >= 0 && outbox_flush(store, cfg, clock_now(), NULL) < 0)
+		r = -1;
+	snprintf(key, sizeof(key), "digest:%lld:%lld", (long long)opt->since,
+		 (long long)opt->until);
+	if (r >= 0 && store_begin(store, 0, &txn) == 0) {
+		if (outbox_find_key(txn, key, &id) == 0 &&
+		    outbox_get(txn, id, &it) == 0) {
+			if (it.state == OUTBOX_SENT) {
+				printf("digest <%s> sent%s\n", id,
+				       r == 1 ? " (queued before)" : "");
+				r = 0;
+			} else {
+				fprintf(stderr, "kvmarm-bot: digest <%s> %s\n",
+					id, it.state == OUTBOX_FAILED
+						? "failed permanently (kept "
+						  "in the outbox)"
+						: "not sent yet: it stays "
+						  "queued and is retried by "
+						  "`run` or the next --send");
+				r = -1;
+			}
+			outbox_item_release(&it);
+		} else {
+			r = -1;
+		}
+		store_abort(txn);
+	} else {
+		r = -1;
+	}
+	free(id);
+	store_close(store);
+	return r == 0 ? 0 : 1;
+}
+
 int
 cmd_digest(struct cli *cli, int argc, char **argv)
 {
@@ -159,6 +241,7 @@ cmd_digest(struct cli *cli, int argc, char **argv)
 	    {"timezone", required_argument, NULL, 'z'},
 	    {"out", required_argument, NULL, 'o'},
 	    {"now", required_argument, NULL, 'n'},
+	    {"send", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -170,7 +253,7 @@ cmd_digest(struct cli *cli, int argc, char **argv)
 	struct store *store;
 	struct digest d;
 	struct buf text;
-	int c, r;
+	int c, r, send = 0, fmt_set = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -186,6 +269,9 @@ cmd_digest(struct cli *cli, int argc, char **argv)
 		case 'o':
 			out_path = optarg;
 			break;
+		case 'S':
+			send = 1;
+			break;
 		case 'l':
 			lang = optarg;
 			break;
@@ -193,6 +279,7 @@ cmd_digest(struct cli *cli, int argc, char **argv)
 			zone = optarg;
 			break;
 		case 'f':
+			fmt_set = 1;
 			if (!strcmp(optarg, "markdown") ||
 			    !strcmp(optarg, "md"))
 				fmt = DIGEST_MARKDOWN;
@@ -222,7 +309,7 @@ cmd_digest(struct cli *cli, int argc, char **argv)
 				      "or ISO 8601)",
 				      now_s);
 	} else {
-		opt.now = (int64_t)time(NULL);
+		opt.now = clock_now();
 	}
 	if (since_s && digest_parse_date(since_s, &opt.since) < 0)
 		return misuse("--since '%s' is not a date (YYYY-MM-DD or "
@@ -232,6 +319,18 @@ cmd_digest(struct cli *cli, int argc, char **argv)
 		return misuse("--until '%s' is not a date (YYYY-MM-DD or "
 			      "ISO 8601)",
 			      until_s);
+	if (send && !since_s && !until_s) {
+		int64_t due;
+
+		r = schedule_due(&cli->cfg, opt.now, &due, NULL);
+		if (r < 0)
+			return 1;
+		if (r == 0) {
+			opt.since = due - SCHEDULE_WINDOW;
+			opt.until = due;
+			since_s = until_s = "schedule";
+		}
+	}
 	if (!until_s)
 		opt.until = opt.now;
 	if (!since_s)
@@ -265,6 +364,8 @@ cmd_digest(struct cli *cli, int argc, char **argv)
 			"file given with -c FILE\n");
 		return 2;
 	}
+	if (send)
+		return send_digest(cli, &opt, lang, fmt_set || out_path || zone);
 	if (store_open(cli->state_dir, 1, &store) < 0)
 		return 1;
 	if (store_begin(store, 0, &txn) < 0) {

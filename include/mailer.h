@@ -1,0 +1,42 @@
+/*
+ * mailer.h - the bot's outgoing side as the run loop sees it.
+ *
+ * mailer_tick() is called on every wake of the event loop: it queues
+ * the weekly digest when it is due and not queued yet, then sends what
+ * the outbox holds that is due.  mailer_queue_digest() is the same
+ * composition for `kvmarm-bot digest --send`.
+ */
+#ifndef KVMARM_MAILER_H
+#define KVMARM_MAILER_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "store.h"
+
+/*
+ * Compose the digest of [since, until) (text format, in lang, NULL =
+ * digest_lang) and queue it to digest_recipients under the outbox key
+ * "digest:SINCE:UNTIL", all in one write transaction, so a window is
+ * composed and queued at most once.  Returns 0 queued, 1 when that
+ * window was already queued (nothing done), -1 on error (logged:
+ * no recipients, no bot_address, store or compose failure).
+ */
+int mailer_queue_digest(struct store *store, const struct config *cfg,
+			int64_t since, int64_t until, int64_t now,
+			const char *lang);
+
+/*
+ * One step of the mailer at time now: when a digest schedule is set
+ * and its most recent due instant D (schedule_due()) has no digest
+ * yet, queue the digest of [D - 7 days, D); then outbox_flush().  So a
+ * bot that was down at D sends that digest once at its next start; a
+ * bot down for several weeks sends only the most recent one.  Sets
+ * *next_wakeup to the earlier of the next scheduled instant and the
+ * next outbox retry (INT64_MAX when neither).  Returns the number of
+ * mails sent, or -1 on error (logged; the loop just calls again later).
+ */
+int mailer_tick(struct store *store, const struct config *cfg, int64_t now,
+		int64_t *next_wakeup);
+
+#endif
