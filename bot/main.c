@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{ "reindex", cmd_reindex, "rebuild the thread index from the stored mail" },
 	{ "show", cmd_show, "print the parsed record of one mail" },
 	{ "digest", cmd_digest, "print the digest of a window (sends nothing)" },
+	{ "run", cmd_run, "the live bot: listen on IMAP, send digests (see docs)" },
 	{ "check-config", cmd_check_config, "validate the configuration file" },
 };
 
