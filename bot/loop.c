@@ -18,9 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "imap.h"
 #include "log.h"
 #include "loop.h"
+#include "mailer.h"
 #include "store.h"
 
 struct loop {
@@ -34,6 +36,7 @@ struct loop {
 	int backoff;
 	int64_t next_connect;	/* monotonic */
 	int64_t next_poll;	/* monotonic, NOOP polling */
+	int64_t mailer_next;	/* clock_now() time */
 };
 
 static int64_t
@@ -134,6 +137,19 @@ reload(struct loop *l)
 	l->im = NULL;
 	l->backoff = LOOP_BACKOFF_MIN;
 	l->next_connect = 0;
+	l->mailer_next = 0;
+}
+
+static void
+run_mailer(struct loop *l)
+{
+	int64_t now = clock_now(), next = INT64_MAX;
+
+	if (now < l->mailer_next)
+		return;
+	if (mailer_tick(l->store, l->cfg, now, &next) < 0)
+		next = now + 60;	/* logged by the mailer; try later */
+	l->mailer_next = next;
 }
 
 /* Milliseconds until the nearest deadline, capped for poll(). */
@@ -142,6 +158,11 @@ timeout_ms(struct loop *l, int64_t imap_deadline)
 {
 	int64_t m = mono(), wait = INT_MAX / 1000;
 
+	if (l->mailer_next != INT64_MAX) {
+		int64_t w = l->mailer_next - clock_now();
+		if (w < wait)
+			wait = w;
+	}
 	if (imap_deadline && imap_deadline - m < wait)
 		wait = imap_deadline - m;
 	return wait <= 0 ? 0 : (int)(wait * 1000);
@@ -165,6 +186,7 @@ step(struct loop *l)
 {
 	int imap_on = *l->cfg->imap_url != 0;
 
+	run_mailer(l);
 	if (imap_on && !l->im && mono() >= l->next_connect)
 		try_connect(l);
 	if (l->stop || l->reload)
