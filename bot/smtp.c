@@ -50,6 +50,20 @@ classify(CURLcode rc, long code)
 	}
 }
 
+/* The URL without any user:password@ part, for the log. */
+static const char *
+url_host(const char *url)
+{
+	const char *h = strstr(url, "://"), *at, *slash;
+
+	if (!h)
+		return url;
+	h += 3;
+	at = strchr(h, '@');
+	slash = strchr(h, '/');
+	return at && (!slash || at < slash) ? at + 1 : h;
+}
+
 int
 smtp_send(const struct config *cfg, const char *const *rcpt, size_t n,
 	  const char *mail, size_t len)
@@ -115,7 +129,7 @@ smtp_send(const struct config *cfg, const char *const *rcpt, size_t n,
 		r = classify(rc, code);
 		/* errbuf holds libcurl's text and, for SMTP, the reply */
 		log_error("smtp: send to %zu recipient(s) via %s failed "
-			  "(%s, reply %ld): %s", n, url,
+			  "(%s, reply %ld): %s", n, url_host(url),
 			  r == SMTP_PERMANENT ? "permanent" : "temporary",
 			  code, *errbuf ? errbuf : curl_easy_strerror(rc));
 	}

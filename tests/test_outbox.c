@@ -25,6 +25,7 @@
 #include "message.h"
 #include "outbox.h"
 #include "schedule.h"
+#include "smtp.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -378,6 +379,51 @@ test_outbox_e2e_smtp_down_then_back(void **state)
 	config_release(&cfg);
 }
 
+/* smtp_send's sorting of outcomes against the real submission service. */
+static void
+test_outbox_e2e_smtp_outcomes(void **state)
+{
+	static const char *const bob[] = {"bob@example.test"};
+	static const char *const nobody[] = {"nobody@example.test"};
+	const char *mt = e2e(__func__);
+	const char mail[] = "From: bot@example.test\r\nTo: bob@example.test\r\n"
+			    "Subject: smtp outcome probe\r\n"
+			    "Message-ID: <probe.smtps@example.test>\r\n\r\n"
+			    ".a dot line\r\nbody\r\n";
+	struct config cfg;
+	char *raw = NULL;
+
+	if (!mt)
+		skip();
+	/* implicit TLS with AUTH */
+	cfg_base(&cfg, "smtps://127.0.0.1:14465");
+	assert_int_equal(smtp_send(&cfg, bob, 1, mail, strlen(mail)), SMTP_SENT);
+	assert_int_equal(bob_count(mt, "probe.smtps@example.test", 1, 10, &raw),
+			 1);
+	/* libcurl dot-stuffed the line and the server unstuffed it */
+	assert_non_null(strstr(raw, "\n.a dot line\n"));
+	free(raw);
+	/* unknown recipient: 5xx, permanent */
+	set(&cfg.smtp_url, "smtp://127.0.0.1:14587");
+	assert_int_equal(smtp_send(&cfg, nobody, 1, mail, strlen(mail)),
+			 SMTP_PERMANENT);
+	/* wrong password: 535, permanent */
+	set(&cfg.smtp_password, "wrong");
+	assert_int_equal(smtp_send(&cfg, bob, 1, mail, strlen(mail)),
+			 SMTP_PERMANENT);
+	/* a server certificate no configured CA signed: not sent, retried */
+	set(&cfg.smtp_password, "botpass");
+	set(&cfg.smtp_ca_file, "");
+	assert_int_equal(smtp_send(&cfg, bob, 1, mail, strlen(mail)),
+			 SMTP_TEMPORARY);
+	/* nothing is ever sent in clear when STARTTLS is required: the
+	 * plain relay port offers no STARTTLS */
+	set(&cfg.smtp_url, "smtp://127.0.0.1:14025");
+	assert_int_not_equal(smtp_send(&cfg, bob, 1, mail, strlen(mail)),
+			     SMTP_SENT);
+	config_release(&cfg);
+}
+
 /* A state directory with the demo week and a config file for the bot. */
 static char *
 bot_setup(const char *mt, char **conf)
@@ -586,6 +632,7 @@ test_outbox_e2e_random_kill(void **state)
 TEST_LIST(outbox,
 	  cmocka_unit_test(test_outbox_queue_once_per_window),
 	  cmocka_unit_test(test_outbox_backoff_and_failure),
+	  cmocka_unit_test(test_outbox_e2e_smtp_outcomes),
 	  cmocka_unit_test(test_outbox_e2e_smtp_down_then_back),
 	  cmocka_unit_test(test_outbox_e2e_digest_send),
 	  cmocka_unit_test(test_outbox_e2e_crash_points),
