@@ -222,6 +222,34 @@ test_outbox_backoff_and_failure(void **state)
 	config_release(&cfg);
 }
 
+/* Down for three weeks: one digest, for the most recent week only. */
+static void
+test_outbox_missed_weeks_once(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	int64_t now = DEMO_DUE + 3 * 604800 + 3600, next;
+	char *dir, *id;
+
+	cfg_base(&cfg, CLOSED_PORT_URL);
+	s = open_store(&dir, 0);
+	assert_int_equal(mailer_tick(s, &cfg, now, &next), 0);
+	assert_int_equal(outbox_records(s), 2);
+	id = digest_msgid(s, DEMO_DUE + 2 * 604800, DEMO_DUE + 3 * 604800);
+	assert_non_null(id);
+	free(id);
+	/* later ticks in the same week queue nothing more */
+	assert_int_equal(mailer_tick(s, &cfg, now + 86400, &next), 0);
+	assert_int_equal(outbox_records(s), 2);
+	/* the next week's instant queues the next digest */
+	assert_int_equal(mailer_tick(s, &cfg, DEMO_DUE + 4 * 604800, &next),
+			 0);
+	assert_int_equal(outbox_records(s), 4);
+	store_close(s);
+	free(dir);
+	config_release(&cfg);
+}
+
 /* ---- end to end -------------------------------------------------- */
 
 static const char *
@@ -632,6 +660,7 @@ test_outbox_e2e_random_kill(void **state)
 TEST_LIST(outbox,
 	  cmocka_unit_test(test_outbox_queue_once_per_window),
 	  cmocka_unit_test(test_outbox_backoff_and_failure),
+	  cmocka_unit_test(test_outbox_missed_weeks_once),
 	  cmocka_unit_test(test_outbox_e2e_smtp_outcomes),
 	  cmocka_unit_test(test_outbox_e2e_smtp_down_then_back),
 	  cmocka_unit_test(test_outbox_e2e_digest_send),
