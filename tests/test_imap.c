@@ -517,8 +517,42 @@ test_imap_backoff_and_sigterm(void **state)
 	free(dir);
 }
 
+/*
+ * SIGHUP reloads the file: a valid one replaces the running config
+ * (the bot reconnects at once, backoff reset), an invalid one is
+ * refused and the old config stays.  Needs no test environment.
+ */
+static void
+test_imap_sighup_reload(void **state)
+{
+	char *dir = test_tmpdir("imap-hup"), conf[1024], logp[512], *path;
+	pid_t pid;
+
+	snprintf(logp, sizeof(logp), "%s/bot.log", dir);
+	snprintf(conf, sizeof(conf),
+		 "state_dir = %s\n"
+		 "imap_url = imaps://127.0.0.1:9/INBOX\n", dir);
+	path = write_config(dir, conf);
+	pid = start_bot(path, logp);
+	assert_true(wait_log(logp, "reconnecting in 1 s", 10));
+	assert_int_equal(test_write_file(path, "no_such_key = 1\n", 16), 0);
+	kill(pid, SIGHUP);
+	assert_true(wait_log(logp, "keeping the running configuration", 10));
+	snprintf(conf, sizeof(conf),
+		 "state_dir = %s\n"
+		 "imap_url = imaps://127.0.0.1:7/INBOX\n", dir);
+	path = write_config(dir, conf);
+	kill(pid, SIGHUP);
+	assert_true(wait_log(logp, "configuration reloaded", 10));
+	/* the new URL is used at once */
+	assert_true(wait_log(logp, "127.0.0.1:7 failed", 10));
+	assert_int_equal(stop_bot(pid), 0);
+	free(dir);
+}
+
 TEST_LIST(imap,
 	  cmocka_unit_test(test_imap_backoff_and_sigterm),
+	  cmocka_unit_test(test_imap_sighup_reload),
 	  cmocka_unit_test(test_imap_cert_refused),
 	  cmocka_unit_test(test_imap_public_inbox),
 	  cmocka_unit_test(test_imap_idle_delivery_and_restart));
