@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "digest.h"
+#include "llmsum.h"
 #include "log.h"
 #include "mailer.h"
 #include "outbox.h"
@@ -253,6 +254,8 @@ cmd_digest(struct cli *cli, int argc, char **argv)
 	struct store *store;
 	struct digest d;
 	struct buf text;
+	struct llmsum *ls = NULL;
+	int writable = 0;
 	int c, r, send = 0, fmt_set = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -366,10 +369,25 @@ cmd_digest(struct cli *cli, int argc, char **argv)
 	}
 	if (send)
 		return send_digest(cli, &opt, lang, fmt_set || out_path || zone);
-	if (store_open(cli->state_dir, 1, &store) < 0)
+	/*
+	 * With llm_url set the summaries come from the LLM (issue #5,
+	 * docs/llm.md) and are cached in the state, which needs the
+	 * writer lock; beside the daemon, which holds it, the digest is
+	 * still made, just not cached.
+	 */
+	if (*cli->cfg.llm_url &&
+	    llmsum_from_config(&cli->cfg, cli->config_path, &ls) == 0) {
+		opt.summarize = llmsum_summarize;
+		opt.summarize_ctx = ls;
+		writable = store_open(cli->state_dir, 0, &store) == 0;
+	}
+	if (!writable && store_open(cli->state_dir, 1, &store) < 0) {
+		llmsum_free(ls);
 		return 1;
-	if (store_begin(store, 0, &txn) < 0) {
+	}
+	if (store_begin(store, writable, &txn) < 0) {
 		store_close(store);
+		llmsum_free(ls);
 		return 1;
 	}
 	buf_init(&text, 0);
@@ -378,8 +396,20 @@ cmd_digest(struct cli *cli, int argc, char **argv)
 		r = digest_render(&d, fmt, &text);
 		digest_release(&d);
 	}
-	store_abort(txn);
+	if (writable && r == 0)
+		store_commit(txn);	/* a failure only loses the cache */
+	else
+		store_abort(txn);
 	store_close(store);
+	if (ls) {
+		const struct llmsum_stats *ls_st = llmsum_get_stats(ls);
+
+		log_info("llm: %ld requests, %ld cached, %ld offline "
+			 "summaries, %ld tokens",
+			 ls_st->requests, ls_st->cached, ls_st->offline,
+			 ls_st->tokens);
+		llmsum_free(ls);
+	}
 	if (r == 0 && out_path) {
 		r = write_atomic(out_path, text.data, text.len);
 	} else if (r == 0) {

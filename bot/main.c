@@ -21,6 +21,8 @@ static const struct command commands[] = {
 	{ "reindex", cmd_reindex, "rebuild the thread index from the stored mail" },
 	{ "show", cmd_show, "print the parsed record of one mail" },
 	{ "digest", cmd_digest, "print the digest of a window (sends nothing)" },
+	{ "summarize", cmd_summarize, "print one thread's summary (LLM or offline)" },
+	{ "prompt-stats", cmd_prompt_stats, NULL },	/* hidden: scripts/bench */
 	{ "run", cmd_run, "the live bot: listen on IMAP, send digests (see docs)" },
 	{ "check-config", cmd_check_config, "validate the configuration file" },
 };
@@ -36,8 +38,9 @@ usage(FILE *out)
 		"  -v, --verbose      log debug messages\n"
 		"\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-14s %s\n", commands[i].name,
-			commands[i].summary);
+		if (commands[i].summary)
+			fprintf(out, "  %-14s %s\n", commands[i].name,
+				commands[i].summary);
 	fprintf(out, "\n'kvmarm-bot COMMAND --help' describes each command.\n");
 }
 

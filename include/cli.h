@@ -23,6 +23,9 @@ int cmd_reindex(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);
 int cmd_check_config(struct cli *cli, int argc, char **argv);
 int cmd_digest(struct cli *cli, int argc, char **argv);
+/* bot/cmd_summarize.c; prompt-stats is hidden (used by scripts/bench) */
+int cmd_summarize(struct cli *cli, int argc, char **argv);
+int cmd_prompt_stats(struct cli *cli, int argc, char **argv);
 int cmd_run(struct cli *cli, int argc, char **argv);
 
 #endif
