@@ -20,7 +20,7 @@ static const struct command commands[] = {
 	{ "stats", cmd_stats, "print what the store holds" },
 	{ "reindex", cmd_reindex, "rebuild the thread index from the stored mail" },
 	{ "show", cmd_show, "print the parsed record of one mail" },
-	{ "digest", cmd_digest, "print the digest of a window (sends nothing)" },
+	{ "digest", cmd_digest, "print the digest of a window, or --send it" },
 	{ "summarize", cmd_summarize, "print one thread's summary (LLM or offline)" },
 	{ "prompt-stats", cmd_prompt_stats, NULL },	/* hidden: scripts/bench */
 	{ "run", cmd_run, "the live bot: listen on IMAP, send digests (see docs)" },

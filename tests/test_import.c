@@ -1285,7 +1285,7 @@ test_import_crash(void **state)
 {
 	const char *corpora = test_corpora(__func__);
 	const char *bin = crash_bot();
-	char src[4096], *ref = test_tmpdir("imp-crash-ref");
+	char src[4096], *ref;
 	char *out, *err, *ref_stats, *stats;
 	uint64_t ref_msgs, msgs, m, raw, bd;
 	unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
@@ -1296,6 +1296,8 @@ test_import_crash(void **state)
 		skip();
 	if (access(bin, X_OK) != 0)
 		fail_msg("%s is not built", bin);
+	ref = test_tmpdir("imp-crash-ref");
+	assert_non_null(ref);
 	snprintf(src, sizeof(src), "%s/kvmarm-columbia", corpora);
 	print_message("crash test: %s, seed %u\n", bin, seed);
 	srand(seed);

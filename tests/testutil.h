@@ -25,8 +25,8 @@
  */
 const char *test_corpora(const char *who);
 
-/* A fresh empty directory under $TMPDIR; the path is static per call
- * site until the next call.  Removed at exit by tests/run. */
+/* A fresh empty directory under $TMPDIR, or NULL; the path is
+ * malloc'd and the caller frees it. */
 char *test_tmpdir(const char *tag);
 
 /* Read a whole file; malloc'd, NUL-terminated; NULL on failure. */
