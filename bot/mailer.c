@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "compose.h"
 #include "digest.h"
+#include "llmsum.h"
 #include "log.h"
 #include "mailer.h"
 #include "outbox.h"
@@ -57,6 +58,7 @@ mailer_queue_digest(struct store *store, const struct config *cfg,
 	char key[64];
 	size_t n = 0;
 	struct store_txn *txn;
+	struct llmsum *ls = NULL;
 	struct digest d;
 	int r;
 
@@ -97,6 +99,22 @@ mailer_queue_digest(struct store *store, const struct config *cfg,
 	opt.timezone = cfg->digest_timezone && *cfg->digest_timezone
 			       ? cfg->digest_timezone
 			       : "UTC";
+	/*
+	 * The mailed digest uses the same summaries as `digest`: the LLM's
+	 * when llm_url is set (cached in this transaction), else, or when
+	 * the client cannot be set up, the offline summarizer's.  The
+	 * glossary is found as llmsum_from_config() documents, without a
+	 * config path ($KVMARM_GLOSSARY, config/, /usr/local/share).
+	 */
+	if (cfg->llm_url && *cfg->llm_url) {
+		if (llmsum_from_config(cfg, NULL, &ls) == 0) {
+			opt.summarize = llmsum_summarize;
+			opt.summarize_ctx = ls;
+		} else {
+			log_warn("mailer: LLM not usable, the digest gets "
+				 "offline summaries");
+		}
+	}
 	if (digest_build(txn, &opt, &d) < 0) {
 		r = -1;
 		goto abort;
@@ -132,6 +150,7 @@ mailer_queue_digest(struct store *store, const struct config *cfg,
 abort:
 	store_abort(txn);
 out:
+	llmsum_free(ls);
 	free(old);
 	free(msgid);
 	buf_release(&subj);
