@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "llmsum.h"
+#include "mailer.h"
 #include "message.h"
 #include "store.h"
 #include "summary.h"
@@ -604,9 +605,43 @@ test_llmsum_command(void **state)
 	free(dir);
 }
 
+/*
+ * The digest that is mailed (digest --send, the schedule of run) takes
+ * the same LLM summaries as the printed one: one request per thread,
+ * and a second queueing of the same window asks nothing.
+ */
+static void
+test_llmsum_mailer(void **state)
+{
+	struct store *s = make_store();
+	struct config cfg;
+	struct fake f;
+
+	fake_start(&f, "ok", NULL);
+	make_config(&cfg, f.port);
+	free(cfg.bot_address);
+	cfg.bot_address = strdup("bot@example.test");
+	free(cfg.digest_recipients);
+	cfg.digest_recipients = strdup("bob@example.test");
+	assert_non_null(cfg.bot_address);
+	assert_non_null(cfg.digest_recipients);
+
+	assert_int_equal(mailer_queue_digest(s, &cfg, W1_SINCE, W1_UNTIL,
+					     W1_UNTIL + 3600, "en"), 0);
+	assert_int_equal(fake_requests(&f, 0, NULL, NULL), 2);
+	assert_int_equal(mailer_queue_digest(s, &cfg, W1_SINCE, W1_UNTIL,
+					     W1_UNTIL + 7200, "en"), 1);
+	assert_int_equal(fake_requests(&f, 0, NULL, NULL), 2);
+
+	config_release(&cfg);
+	fake_stop(&f);
+	store_close(s);
+}
+
 TEST_LIST(llmsum,
 	cmocka_unit_test(test_llmsum_check),
 	cmocka_unit_test(test_llmsum_cache),
 	cmocka_unit_test(test_llmsum_down),
 	cmocka_unit_test(test_llmsum_bad_answers),
-	cmocka_unit_test(test_llmsum_command));
+	cmocka_unit_test(test_llmsum_command),
+	cmocka_unit_test(test_llmsum_mailer));
