@@ -29,6 +29,7 @@
 
 #include "digest.h"
 #include "log.h"
+#include "tz.h"
 
 #define DIGEST_TEXT_WIDTH 80
 #define NOTE_MAX_BYTES 300	/* a status sentence shown, at most */
@@ -204,44 +205,6 @@ clean(struct buf *b, const char *s, int keep_nl)
 }
 
 /* --- time ----------------------------------------------------------------- */
-
-struct tz_saved {
-	char *old;	/* the caller's TZ, NULL when it was unset */
-	int had;
-};
-
-/*
- * Show times in zone: set TZ and reload.  localtime_r() does not look
- * at TZ again by itself, hence tzset() here and in tz_leave().
- */
-static int
-tz_enter(const char *zone, struct tz_saved *s)
-{
-	const char *old = getenv("TZ");
-
-	s->had = old != NULL;
-	s->old = old ? strdup(old) : NULL;
-	if (s->had && !s->old)
-		return log_error("out of memory");
-	if (setenv("TZ", zone, 1) < 0) {
-		free(s->old);
-		return log_errno("cannot set TZ");
-	}
-	tzset();
-	return 0;
-}
-
-static void
-tz_leave(struct tz_saved *s)
-{
-	if (s->had)
-		setenv("TZ", s->old, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	free(s->old);
-	s->old = NULL;
-}
 
 static int
 local_tm(int64_t t, struct tm *tm)

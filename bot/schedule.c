@@ -13,44 +13,17 @@
 #include "digest.h"
 #include "log.h"
 #include "schedule.h"
+#include "tz.h"
 
-struct tzsave {
-	char *old;
-	int had;
-};
-
+/* Enter the configured zone ("" means UTC), refusing unknown ones. */
 static int
-tz_enter(const char *zone, struct tzsave *s)
+schedule_tz_enter(const char *zone, struct tz_saved *s)
 {
-	const char *old = getenv("TZ");
-
-	s->had = old != NULL;
-	s->old = old ? strdup(old) : NULL;
-	if (s->had && !s->old)
-		return log_error("out of memory");
 	if (!zone || !*zone)
 		zone = "UTC";
-	if (!digest_timezone_valid(zone)) {
-		free(s->old);
+	if (!digest_timezone_valid(zone))
 		return log_error("schedule: unknown time zone '%s'", zone);
-	}
-	if (setenv("TZ", zone, 1) < 0) {
-		free(s->old);
-		return log_errno("setenv TZ");
-	}
-	tzset();
-	return 0;
-}
-
-static void
-tz_leave(struct tzsave *s)
-{
-	if (s->had)
-		setenv("TZ", s->old, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	free(s->old);
+	return tz_enter(zone, s);
 }
 
 /* The schedule instant on the local day now + off days, if its weekday. */
@@ -84,7 +57,7 @@ schedule_due(const struct config *cfg, int64_t now, int64_t *due,
 {
 	int wday, hour, min, found_due = 0, found_next = 0;
 	time_t tt = (time_t)now;
-	struct tzsave save;
+	struct tz_saved save;
 	struct tm base;
 	int64_t t;
 
@@ -93,7 +66,7 @@ schedule_due(const struct config *cfg, int64_t now, int64_t *due,
 	if (config_parse_schedule(cfg->digest_schedule, &wday, &hour, &min))
 		return log_error("schedule: bad digest_schedule '%s'",
 				 cfg->digest_schedule);
-	if (tz_enter(cfg->digest_timezone, &save) < 0)
+	if (schedule_tz_enter(cfg->digest_timezone, &save) < 0)
 		return -1;
 	if (!localtime_r(&tt, &base)) {
 		tz_leave(&save);
@@ -122,11 +95,11 @@ int
 schedule_local_date(const char *zone, int64_t t, char *out, size_t n)
 {
 	time_t tt = (time_t)t;
-	struct tzsave save;
+	struct tz_saved save;
 	struct tm tm;
 	int ok;
 
-	if (tz_enter(zone, &save) < 0)
+	if (schedule_tz_enter(zone, &save) < 0)
 		return -1;
 	ok = localtime_r(&tt, &tm) && strftime(out, n, "%Y-%m-%d", &tm);
 	tz_leave(&save);
