@@ -20,6 +20,7 @@
 #include "import.h"
 #include "llm.h"
 #include "log.h"
+#include "lore.h"
 #include "message.h"
 #include "store.h"
 #include "thread.h"
@@ -242,15 +243,6 @@ show_usage(FILE *out)
 		"Exits 1 when the mail is not in the store.\n");
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /*
  * The message-id in what the operator typed: "<id>", "id", or a URL
  * whose path is /LIST/ID/... (lore, /r/ID and msgid.link forms), with
@@ -266,26 +258,8 @@ parse_id_arg(const char *arg)
 	while (isspace((unsigned char)*p))
 		p++;
 	if (!strncmp(p, "https://", 8) || !strncmp(p, "http://", 7)) {
-		const char *path = strchr(strstr(p, "//") + 2, '/');
-		const char *seg[2] = {NULL, NULL};
-		size_t nseg = 0;
-
-		if (!path)
+		if (lore_url_id_span(p, &p, &end) < 0)
 			return NULL;
-		end = path + strcspn(path, "?#");
-		for (const char *s = path; s < end && nseg < 2;) {
-			while (s < end && *s == '/')
-				s++;
-			if (s < end)
-				seg[nseg++] = s;
-			while (s < end && *s != '/')
-				s++;
-		}
-		/* Two segments are LIST/ID; one is msgid.link's ID. */
-		p = nseg == 2 ? seg[1] : seg[0];
-		if (!p)
-			return NULL;
-		end = p + strcspn(p, "/?#");
 	} else if (*p == '<') {
 		p++;
 		end = strchr(p, '>');
@@ -302,9 +276,10 @@ parse_id_arg(const char *arg)
 	if (!id)
 		return NULL;
 	for (const char *s = p; s < end; s++) {
-		if (*s == '%' && end - s >= 3 && hexval(s[1]) >= 0 &&
-		    hexval(s[2]) >= 0) {
-			id[n++] = (char)(hexval(s[1]) << 4 | hexval(s[2]));
+		if (*s == '%' && end - s >= 3 && lore_hexval(s[1]) >= 0 &&
+		    lore_hexval(s[2]) >= 0) {
+			id[n++] = (char)(lore_hexval(s[1]) << 4 |
+					   lore_hexval(s[2]));
 			s += 2;
 		} else {
 			id[n++] = *s;

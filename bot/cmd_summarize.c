@@ -19,6 +19,7 @@
 #include "digest.h"
 #include "llmsum.h"
 #include "log.h"
+#include "lore.h"
 #include "message.h"
 #include "prompt.h"
 #include "store.h"
@@ -53,15 +54,6 @@ summarize_usage(FILE *out)
 		"https://lore.kernel.org/kvmarm/ID/.\n");
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* The id of "<id>", "id" or https://HOST/LIST/ID/ (%XX decoded). */
 static char *
 id_of_arg(const char *arg)
@@ -71,25 +63,8 @@ id_of_arg(const char *arg)
 	size_t n = 0;
 
 	if (!strncmp(p, "https://", 8) || !strncmp(p, "http://", 7)) {
-		const char *seg[2] = {NULL, NULL};
-		const char *path = strchr(strstr(p, "//") + 2, '/');
-		size_t nseg = 0;
-
-		if (!path)
+		if (lore_url_id_span(p, &p, &end) < 0)
 			return NULL;
-		end = path + strcspn(path, "?#");
-		for (const char *s = path; s < end && nseg < 2;) {
-			while (s < end && *s == '/')
-				s++;
-			if (s < end)
-				seg[nseg++] = s;
-			while (s < end && *s != '/')
-				s++;
-		}
-		p = nseg == 2 ? seg[1] : seg[0];
-		if (!p)
-			return NULL;
-		end = p + strcspn(p, "/?#");
 	} else {
 		end = p + strlen(p);
 	}
@@ -100,9 +75,10 @@ id_of_arg(const char *arg)
 		return NULL;
 	dec[n++] = '<';
 	for (const char *s = p; s < end; s++) {
-		if (*s == '%' && end - s >= 3 && hexval(s[1]) >= 0 &&
-		    hexval(s[2]) >= 0) {
-			dec[n++] = (char)(hexval(s[1]) << 4 | hexval(s[2]));
+		if (*s == '%' && end - s >= 3 && lore_hexval(s[1]) >= 0 &&
+		    lore_hexval(s[2]) >= 0) {
+			dec[n++] = (char)(lore_hexval(s[1]) << 4 |
+					   lore_hexval(s[2]));
 			s += 2;
 		} else if (*s != '<' && *s != '>') {
 			dec[n++] = *s;
