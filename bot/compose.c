@@ -289,8 +289,10 @@ compose_mail(const struct compose_mail *m, struct buf *out)
 		goto out;
 	if (buf_addf(out, "Content-Transfer-Encoding: %s\r\n",
 		     body_7bit(&body) ? "7bit" : "base64") < 0 ||
-	    buf_addf(out, "Auto-Submitted: auto-generated\r\n"
-			  "X-Loop: %s\r\n", m->from) < 0)
+	    buf_addf(out, "Auto-Submitted: %s\r\n"
+			  "X-Loop: %s\r\n",
+		     m->auto_replied ? "auto-replied" : "auto-generated",
+		     m->from) < 0)
 		goto out;
 	if (m->bulk && buf_adds(out, "Precedence: bulk\r\n") < 0)
 		goto out;

@@ -463,6 +463,12 @@ static const struct key keys[] = {
 	NUM(llm_token_budget, KIND_LONG, 1000, LONG_MAX),
 	STR(moderators, check_address_list),
 	STR(moderation, check_moderation),
+	NUM(moderation_deadline_hours, KIND_INT, 1, 720),
+	NUM(moderation_reminder_hours, KIND_INT, 0, 720),
+	SECRET(token_secret),
+	BOOL(reply_to_list),
+	NUM(rate_sender_per_hour, KIND_INT, 0, 10000),
+	NUM(rate_global_per_day, KIND_INT, 0, 1000000),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -509,6 +515,10 @@ config_init(struct config *cfg)
 	cfg->llm_temperature = 0.2;
 	cfg->llm_max_concurrent = 2;
 	cfg->llm_token_budget = 200000;
+	cfg->moderation_deadline_hours = 48;
+	cfg->moderation_reminder_hours = 12;
+	cfg->rate_sender_per_hour = 5;
+	cfg->rate_global_per_day = 100;
 	return 0;
 }
 

@@ -64,6 +64,8 @@ static const char *const db_names[STORE_DB_COUNT] = {
     [STORE_DB_SUBSCRIBER] = "subscriber",
     [STORE_DB_MODERATION] = "moderation",
     [STORE_DB_USAGE] = "usage",
+    [STORE_DB_INBOX] = "inbox",
+    [STORE_DB_RATE] = "rate",
 };
 
 struct store {
@@ -261,8 +263,10 @@ open_databases(struct store *s)
 }
 
 int
-store_open(const char *dir, int readonly, struct store **out)
+store_open(const char *dir, int mode, struct store **out)
 {
+	int readonly = mode == STORE_OPEN_READ;
+	int shared = mode == STORE_OPEN_SHARED;
 	struct store *s;
 	struct stat st;
 	int rc, dead = 0;
@@ -270,7 +274,9 @@ store_open(const char *dir, int readonly, struct store **out)
 	*out = NULL;
 	if (!dir || !*dir)
 		return log_error("no state directory given");
-	if (!readonly && mkdir_p(dir) < 0)
+	if (mode != STORE_OPEN_READ && mode != STORE_OPEN_WRITE && !shared)
+		return log_error("store_open: bad mode %d", mode);
+	if (mode == STORE_OPEN_WRITE && mkdir_p(dir) < 0)
 		return -1;
 	if (stat(dir, &st) < 0)
 		return log_errno("cannot open state directory '%s'", dir);
@@ -291,7 +297,7 @@ store_open(const char *dir, int readonly, struct store **out)
 	s->lock_fd = -1;
 	s->dev = st.st_dev;
 	s->ino = st.st_ino;
-	if (readonly) {
+	if (readonly || shared) {
 		char data[PATH_MAX];
 
 		snprintf(data, sizeof(data), "%s/data.mdb", dir);
@@ -853,4 +859,30 @@ store_stats(struct store_txn *txn, struct store_stats *st)
 	if (mdb_env_info(s->env, &info) == 0)
 		st->map_bytes = info.me_mapsize;
 	return 0;
+}
+
+int
+store_paused(struct store_txn *txn)
+{
+	static const char key[] = "paused";
+	const void *v;
+	size_t vlen;
+	int r = store_kv_get(txn, STORE_DB_META, key, sizeof(key) - 1, &v,
+			     &vlen);
+
+	if (r < 0)
+		return -1;
+	return r == 0 && vlen == 1 && *(const char *)v == '1';
+}
+
+int
+store_set_paused(struct store_txn *txn, int paused)
+{
+	static const char key[] = "paused";
+
+	if (!paused) {
+		int r = store_kv_del(txn, STORE_DB_META, key, sizeof(key) - 1);
+		return r < 0 ? -1 : 0;
+	}
+	return store_kv_put(txn, STORE_DB_META, key, sizeof(key) - 1, "1", 1);
 }

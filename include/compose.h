@@ -40,6 +40,9 @@ struct compose_mail {
 	const char *const *references;	/* without <>, oldest first */
 	size_t n_references;
 	int bulk;			/* adds "Precedence: bulk" (digests) */
+	int auto_replied;		/* Auto-Submitted: auto-replied (answers
+					 * to a mail, RFC 3834); else every
+					 * mail is auto-generated */
 	const char *list_id;		/* whole List-Id value, NULL = none */
 	const char *list_unsubscribe;	/* whole value, NULL = none */
 };

@@ -54,6 +54,13 @@ struct config {
 
 	char *moderators;	/* comma-separated addresses */
 	char *moderation;	/* "all", "digest" or "none"; default "none" */
+	int moderation_deadline_hours;	/* a held digest expires; default 48 */
+	int moderation_reminder_hours;	/* remind this long before; 12 */
+
+	char *token_secret;	/* secret: HMAC key of mailed tokens */
+	int reply_to_list;	/* Cc the list on summarize answers; no */
+	int rate_sender_per_hour;	/* summarize answers; default 5 */
+	int rate_global_per_day;	/* answers of all kinds; default 100 */
 };
 
 /*

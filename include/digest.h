@@ -47,6 +47,7 @@ struct digest_thread {
 				 * when stored, else the earliest mail */
 	int64_t started;	/* earliest known date of the thread (UTC),
 				 * 0 when no mail has a date */
+	unsigned item;		/* moderation item number <N>, 0 = none */
 };
 
 struct digest {
@@ -61,6 +62,8 @@ struct digest {
 	size_t large_threads;	/* threads with more than 20 mails in the window */
 	size_t cat_threads[CATEGORY_COUNT];
 	size_t cat_mails[CATEGORY_COUNT];
+	int numbered;		/* render "<N>" before each thread title
+				 * (moderators' drafts, moderation.h) */
 };
 
 /* Build the digest model.  Returns 0 (release with digest_release()) or -1. */

@@ -67,6 +67,14 @@ void llmsum_set_retry(struct llmsum *s, int max_retries, long backoff_ms,
 const struct llmsum_stats *llmsum_get_stats(const struct llmsum *s);
 
 /*
+ * Delete the cached summaries (every language) of the thread whose
+ * root is root_id, so the next llmsum_summarize() asks the LLM afresh
+ * (a moderator's `regenerate <N>`).  Returns 0 (also when none was
+ * cached) or -1.
+ */
+int llmsum_forget(struct store_txn *txn, const char *root_id);
+
+/*
  * Check an answer.  material is the text the model was given (the
  * user prompt) plus the thread's sender names; glossary may be NULL.
  * Returns NULL when the answer passes, else a static English reason:

@@ -39,4 +39,35 @@ int mailer_queue_digest(struct store *store, const struct config *cfg,
 int mailer_tick(struct store *store, const struct config *cfg, int64_t now,
 		int64_t *next_wakeup);
 
+/*
+ * Moderation (moderation.h).  All run in the caller's write txn.
+ *
+ * mailer_hold_digest(): the digest of [since, until) becomes a held
+ * item (its numbered thread list frozen) and its draft is queued to
+ * the moderators; the outbox key "hold:SINCE:UNTIL" makes it once per
+ * window.  Returns 0 held, 1 already held or sent, -1 on error.
+ *
+ * mailer_draft(): queue (again) the draft of item to the moderators:
+ * for a digest the numbered digest with the item's edits applied, for
+ * a reply the held mail's text; with the instructions, the item id and
+ * token (also in the subject "[hold #ID TOKEN]"), the deadline.
+ * Updates item->draft_id (the caller stores the item).  0 or -1.
+ *
+ * mailer_release(): an approved item goes out: a digest to
+ * digest_recipients and to every subscriber in their language (edits
+ * applied, under the outbox key "digest:SINCE:UNTIL", so once); a reply
+ * as its held bytes.  0 queued, 1 already queued, -1 on error.
+ *
+ * mailer_remind(): queue the reminder that item still waits.  0 or -1.
+ */
+struct moderation_item;
+int mailer_hold_digest(struct store_txn *txn, const struct config *cfg,
+		       int64_t since, int64_t until, int64_t now);
+int mailer_draft(struct store_txn *txn, const struct config *cfg,
+		 struct moderation_item *item, int64_t now);
+int mailer_release(struct store_txn *txn, const struct config *cfg,
+		   struct moderation_item *item, int64_t now);
+int mailer_remind(struct store_txn *txn, const struct config *cfg,
+		  struct moderation_item *item, int64_t now);
+
 #endif

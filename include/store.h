@@ -36,19 +36,42 @@ enum store_db {
 	STORE_DB_SUBSCRIBER,	/* subscribers, owned by command.c */
 	STORE_DB_MODERATION,	/* held items, owned by moderation.c */
 	STORE_DB_USAGE,		/* LLM token usage, owned by llm.c */
+	STORE_DB_INBOX,		/* mail to the bot awaiting an answer, inbox.c */
+	STORE_DB_RATE,		/* rate-limit logs, owned by ratelimit.c */
 	STORE_DB_COUNT
 };
 
 struct store;
 struct store_txn;
 
+/* The mode argument of store_open(). */
+enum store_mode {
+	STORE_OPEN_WRITE = 0,	/* create if needed; takes the writer lock */
+	STORE_OPEN_READ = 1,	/* read-only, no lock, creates nothing */
+	/*
+	 * Writable beside a running daemon, for short administrative
+	 * writes (moderate, subscribers, pause): no writer lock, nothing
+	 * created; LMDB itself serialises the write transactions of all
+	 * processes.  Never for imports or the daemon.
+	 */
+	STORE_OPEN_SHARED = 2,
+};
+
 /*
- * Open (creating if needed) the store in directory dir.  readonly opens
- * without the instance lock and without creating anything.  A store
- * whose format_version is not STORE_FORMAT_VERSION is refused.
+ * Open the store in directory dir in the given enum store_mode (0 and
+ * 1 keep their old meaning of "write" and "read-only").  A store whose
+ * format_version is not STORE_FORMAT_VERSION is refused.
  * Returns 0 and sets *out, or -1 after logging why.
  */
-int store_open(const char *dir, int readonly, struct store **out);
+int store_open(const char *dir, int mode, struct store **out);
+
+/*
+ * The singleton flag "paused" in STORE_DB_META (`kvmarm-bot pause`):
+ * while set, nothing leaves the outbox.  store_paused() returns 1 when
+ * set, 0 when not, -1 on error; store_set_paused() writes it in txn.
+ */
+int store_paused(struct store_txn *txn);
+int store_set_paused(struct store_txn *txn, int paused);
 
 /* Close the store; open transactions must have ended.  NULL is fine. */
 void store_close(struct store *store);
