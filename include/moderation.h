@@ -123,21 +123,25 @@ int moderation_token(const struct config *cfg,
  *  - only a HELD item can be decided or edited; n must be 1..n_threads
  *    of a digest item for DROP/FIX/REGENERATE (text for FIX, at most
  *    COMMAND_MAX_TEXT bytes, valid UTF-8);
- *  - APPROVE sets APPROVED and calls mailer_release() (mailer.h) in
- *    the same transaction; REJECT sets REJECTED with reason text;
+ *  - APPROVE sets APPROVED (decided, decided_by) and stores it; the
+ *    caller then calls mailer_release() (mailer.h) on the item in the
+ *    same transaction, so approval and sending commit together (this
+ *    module does not depend on the mailer); REJECT sets REJECTED with
+ *    reason text;
  *    edits are recorded (REGENERATE also drops that thread's cached
  *    LLM summary, llmsum_forget()) and, for mail, the caller mails a
  *    new draft (mailer_draft()).
  * Every call, accepted or refused, is written to the audit log of
  * state_dir with actor and, for refusals, the reason; the token never.
  * Returns 0 done, 1 refused (why in *why, static English, for the
- * answer and the log), -1 on error.
+ * answer and the log), -1 on error.  When out is not NULL and the
+ * call returns 0, *out holds the item as stored afterwards (release it).
  */
 int moderation_decide(struct store_txn *txn, const struct config *cfg,
 		      const char *state_dir, unsigned id, const char *token,
 		      const char *actor, enum moderation_action act,
 		      unsigned n, const char *text, int64_t now,
-		      const char **why);
+		      const char **why, struct moderation_item *out);
 
 /*
  * Number the threads of a digest built for a digest item and apply its
