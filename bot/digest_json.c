@@ -201,6 +201,8 @@ thread(struct jb *jb, const struct digest *d, const struct digest_thread *dt)
 	json_object *o = obj(jb), *msgs = arr(jb);
 	const char *cat = category_name(dt->category);
 
+	if (d->numbered)
+		add(jb, o, "item", num(jb, (int64_t)dt->item));
 	add(jb, o, "subject", str(jb, title ? title->subject : ""));
 	add(jb, o, "category", str(jb, cat ? cat : "Other"));
 	add(jb, o, "mails", num(jb, (int64_t)dt->n_window));

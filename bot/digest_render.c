@@ -791,6 +791,9 @@ md_thread(struct ctx *c, const struct digest_thread *dt, size_t num)
 
 	put(c, "---\n\n");
 	putf(c, "### Thread %zu: ", num);
+	/* A moderator's draft names each thread <N> for `drop <N>`. */
+	if (c->d->numbered)
+		putf(c, "<%u> ", dt->item);
 	if (*title_of(dt))
 		md_text(c, title_of(dt));
 	else
@@ -1228,7 +1231,11 @@ txt_thread(struct ctx *c, const struct digest_thread *dt, size_t num)
 	size_t nst, digits = 1;
 	struct buf b;
 
-	snprintf(prefix, sizeof(prefix), "Thread %zu: ", num);
+	if (c->d->numbered)
+		snprintf(prefix, sizeof(prefix), "Thread %zu: <%u> ", num,
+			 dt->item);
+	else
+		snprintf(prefix, sizeof(prefix), "Thread %zu: ", num);
 	wrap_raw(c, prefix, strlen(prefix),
 		 *title_of(dt) ? title_of(dt)
 			       : T(c, "(no subject)", "（无主题）"));

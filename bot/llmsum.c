@@ -749,3 +749,34 @@ done:
 	buf_release(&key);
 	return r;
 }
+
+/*
+ * The cache keys of a thread are "llm/en/ROOT" and "llm/zh/ROOT"
+ * (make_key(): llmsum_summarize() keys every language other than zh as
+ * en).  A key over LMDB's 511-byte limit was never cached: its put
+ * failed, so there is nothing to delete.
+ */
+#define FORGET_KEY_MAX 511
+
+int
+llmsum_forget(struct store_txn *txn, const char *root_id)
+{
+	static const char *const langs[] = {"en", "zh"};
+	struct buf key;
+	int r = 0;
+
+	if (!root_id || !*root_id)
+		return log_error("llmsum_forget: no thread root");
+	for (size_t i = 0; i < sizeof(langs) / sizeof(langs[0]) && !r; i++) {
+		if (make_key(&key, langs[i], root_id) < 0) {
+			buf_release(&key);
+			return log_error("out of memory");
+		}
+		if (key.len <= FORGET_KEY_MAX &&
+		    store_kv_del(txn, STORE_DB_SUMMARY, key.data,
+				 key.len) < 0)
+			r = -1;
+		buf_release(&key);
+	}
+	return r;
+}
