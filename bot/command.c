@@ -383,6 +383,31 @@ find_verb(struct span w, enum command_verb *verb)
 	return 0;
 }
 
+/*
+ * Words a new user adds around a verb ("summarize this thread please",
+ * "subscribe me"), dropped from the front of the arguments of the verbs
+ * that take at most one word.
+ */
+static struct span
+drop_fillers(struct span args)
+{
+	static const char *const fillers[] = { "please", "this", "the",
+					       "thread", "me", "to" };
+	struct span w, rest;
+
+	for (;;) {
+		size_t i;
+
+		w = strip_trailing(first_word(args, &rest), ",.!?");
+		for (i = 0; i < sizeof(fillers) / sizeof(fillers[0]); i++)
+			if (span_is(w, fillers[i]))
+				break;
+		if (!w.n || i == sizeof(fillers) / sizeof(fillers[0]))
+			return args;
+		args = rest;
+	}
+}
+
 /* A lowercased token copied into out (TOKEN_MAX), when w is shaped so. */
 static int
 token_word(struct span w, char *out)
@@ -431,16 +456,17 @@ static char *
 id_of_word(struct span w, int *nomem)
 {
 	struct span id = w;
-	char *dec, *res;
+	char *url = NULL, *dec, *res;
 	size_t n = 0;
 
 	if (w.n > COMMAND_MAX_ARG)
 		return NULL;
 	if ((w.n > 8 && !strncasecmp(w.s, "https://", 8)) ||
 	    (w.n > 7 && !strncasecmp(w.s, "http://", 7))) {
-		char *url = strndup(w.s, w.n);
+		/* lore_url_id_span() wants a string; id then points in it */
 		const char *a, *b;
 
+		url = strndup(w.s, w.n);
 		if (!url) {
 			*nomem = 1;
 			return NULL;
@@ -449,12 +475,12 @@ id_of_word(struct span w, int *nomem)
 			free(url);
 			return NULL;
 		}
-		id.s = w.s + (a - url);
+		id.s = a;
 		id.n = (size_t)(b - a);
-		free(url);
 	}
 	dec = malloc(id.n + 3);
 	if (!dec) {
+		free(url);
 		*nomem = 1;
 		return NULL;
 	}
@@ -473,6 +499,7 @@ id_of_word(struct span w, int *nomem)
 	}
 	dec[n++] = '>';
 	dec[n] = '\0';
+	free(url);
 	/* a %00 would end the string early: then the id is just shorter */
 	res = message_id_normalise(dec);
 	free(dec);
@@ -577,7 +604,13 @@ parse_line(struct parser *ps, struct span line, struct reader *r,
 		line = trim(line);
 	}
 	verbword = first_word(line, &rest);
-	w = strip_trailing(verbword, ".,:;!");
+	w = strip_trailing(verbword, ".,:;!?");
+	/* "Please summarize this thread." */
+	if (span_is(w, "please") && rest.n) {
+		line = rest;
+		verbword = first_word(line, &rest);
+		w = strip_trailing(verbword, ".,:;!?");
+	}
 
 	/* a token alone is "confirm TOKEN" */
 	if (!rest.n && token_word(w, tok)) {
@@ -590,7 +623,10 @@ parse_line(struct parser *ps, struct span line, struct reader *r,
 	c->verb = verb;
 	/* structured arguments end at a trailing '.'; free text keeps it */
 	args = verb == COMMAND_REJECT || verb == COMMAND_FIX ?
-		rest : trim(strip_trailing(rest, "."));
+		rest : trim(strip_trailing(rest, ".?!"));
+	if (verb == COMMAND_SUMMARIZE || verb == COMMAND_SUBSCRIBE ||
+	    verb == COMMAND_HELP)
+		args = drop_fillers(args);
 	a1 = first_word(args, &more);
 	a2 = first_word(more, &more);
 
@@ -637,6 +673,8 @@ parse_line(struct parser *ps, struct span line, struct reader *r,
 		c->arg = strdup(tok);
 		return c->arg ? 1 : -1;
 	case COMMAND_HELP:
+		if (a1.n)
+			break;
 		return 1;
 	case COMMAND_APPROVE:
 	case COMMAND_REJECT:

@@ -127,6 +127,24 @@ test_command_tolerant_reply(void **state)
 	expect_one("x", "Hello kvmarm-bot!\nsubscribe en\n",
 		   COMMAND_SUBSCRIBE, "en");
 	expect_one("x", "summarise\n", COMMAND_SUMMARIZE, NULL);
+	/* what a new user writes */
+	expect_one("x", "Please summarize this thread.\n", COMMAND_SUMMARIZE,
+		   NULL);
+	expect_one("x", "summarize this thread please\n", COMMAND_SUMMARIZE,
+		   NULL);
+	expect_one("x", "summarize this: <a.b@example.org>\n",
+		   COMMAND_UNKNOWN, "summarize");
+	expect_one("x", "summarize please <a.b@example.org>\n",
+		   COMMAND_SUMMARIZE, "a.b@example.org");
+	expect_one("x", "subscribe me to zh, please\n", COMMAND_UNKNOWN,
+		   "subscribe");
+	expect_one("x", "Please subscribe me\n", COMMAND_SUBSCRIBE, NULL);
+	expect_one("x", "help?\n", COMMAND_HELP, NULL);
+	/* a sentence that starts with a verb is no command */
+	expect_one("x", "Help me understand this patch\n", COMMAND_UNKNOWN,
+		   "Help");
+	expect_one("x", "Fix the vgic init order first.\n", COMMAND_UNKNOWN,
+		   "Fix");
 }
 
 static void
