@@ -26,7 +26,7 @@
 
 #define UNKNOWN_WORD_MAX 64	/* command.arg of COMMAND_UNKNOWN */
 #define SCAN_LINES_MAX 20000	/* body lines looked at, quoted included */
-#define GREETING_MAX 80		/* a longer first line is not a greeting */
+#define GREETING_MAX 80		/* a longer line is no greeting */
 #define HELP_LINES_MAX 128
 #define ITEM_MAX 9999		/* <N> of a digest item */
 #define HEADER_SCAN_MAX (256u * 1024)	/* raw header block looked at */
@@ -111,7 +111,7 @@ strip_trailing(struct span l, const char *chars)
 
 struct reader {
 	const char *p, *end;
-	unsigned lines;		/* lines handed out, for SCAN_LINES_MAX */
+	unsigned lines;		/* lines handed out (SCAN_LINES_MAX) */
 };
 
 /* The next line without its LF (a CR stays: trim() removes it). */
@@ -205,7 +205,8 @@ is_greeting(struct span l)
 			return 1;
 		/* "你好，" and "Hi--" glued to the punctuation */
 		if (w.n > n && !strncasecmp(w.s, words[i], n) &&
-		    ((unsigned char)w.s[n] >= 0x80 || ispunct((unsigned char)w.s[n])))
+		    ((unsigned char)w.s[n] >= 0x80 ||
+		     ispunct((unsigned char)w.s[n])))
 			return 1;
 	}
 	return 0;
@@ -889,9 +890,8 @@ command_parse(const struct message *msg, const char *bot_address,
 	if (msg->body && parse_body(&ps, msg->body, out, &first) < 0)
 		goto out;
 	if (!out->n && msg->subject_bare) {
-		struct reader r = { msg->subject_bare,
-				    msg->subject_bare + strlen(msg->subject_bare),
-				    0 };
+		const char *sb = msg->subject_bare;
+		struct reader r = { sb, sb + strlen(sb), 0 };
 		struct span l;
 		int got;
 

@@ -102,7 +102,7 @@ test_command_tolerant_reply(void **state)
 {
 	(void)state;
 	expect_one("Re: [PATCH] KVM: arm64: x",
-		   "On Mon, 15 Sep 2025 at 09:00, Bob <bob@example.org> wrote:\n"
+		   "On Mon, 15 Sep 2025, Bob <bob@example.org> wrote:\n"
 		   "> subscribe zh\n"
 		   "> Signed-off-by: Bob <bob@example.org>\n"
 		   "\n"
@@ -861,8 +861,8 @@ test_command_via_list(void **state)
 
 	(void)state;
 	cfg_base(&cfg);
-	assert_int_equal(via_list(&cfg, TO_BOT "List-Id: <kvmarm.lists.linux.dev>\n"),
-			 1);
+	assert_int_equal(via_list(&cfg, TO_BOT
+				  "List-Id: <kvmarm.lists.linux.dev>\n"), 1);
 	assert_int_equal(via_list(&cfg, TO_BOT "List-Id: KVM/arm64 "
 				  "<KVMARM.lists.linux.dev>\n"), 1);
 	assert_int_equal(via_list(&cfg, TO_BOT "List-Id: "
