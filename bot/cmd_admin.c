@@ -202,7 +202,8 @@ cmd_subscribers(struct cli *cli, int argc, char **argv)
 		return 2;
 	}
 	sub = argv[optind];
-	if (strcmp(sub, "list") && strcmp(sub, "add") && strcmp(sub, "remove")) {
+	if (strcmp(sub, "list") && strcmp(sub, "add") &&
+	    strcmp(sub, "remove")) {
 		echo_arg(sub, shown, sizeof(shown));
 		fprintf(stderr, PFX "unknown subcommand '%s'\n", shown);
 		subscribers_usage(stderr);
@@ -282,15 +283,16 @@ cmd_subscribers(struct cli *cli, int argc, char **argv)
 static void
 pause_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: kvmarm-bot [--state DIR] pause [--status]\n"
-		"       kvmarm-bot [--state DIR] resume\n"
-		"\n"
-		"pause stops all outgoing mail at once: the outbox keeps\n"
-		"queueing (digests, answers) but sends nothing until resume.\n"
-		"Both work beside a running daemon, which picks up resume\n"
-		"within a minute.  Each prints the state afterwards, \"paused\"\n"
-		"or \"not paused\"; pause --status only prints it (read-only).\n");
+	fprintf(
+	    out,
+	    "usage: kvmarm-bot [--state DIR] pause [--status]\n"
+	    "       kvmarm-bot [--state DIR] resume\n"
+	    "\n"
+	    "pause stops all outgoing mail at once: the outbox keeps\n"
+	    "queueing (digests, answers) but sends nothing until resume.\n"
+	    "Both work beside a running daemon, which picks up resume\n"
+	    "within a minute.  Each prints the state afterwards, \"paused\"\n"
+	    "or \"not paused\"; pause --status only prints it (read-only).\n");
 }
 
 static int
