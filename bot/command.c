@@ -26,7 +26,7 @@
 
 #define UNKNOWN_WORD_MAX 64	/* command.arg of COMMAND_UNKNOWN */
 #define SCAN_LINES_MAX 20000	/* body lines looked at, quoted included */
-#define GREETING_MAX 80		/* a longer first line is not a greeting */
+#define GREETING_MAX 80		/* a longer line is no greeting */
 #define HELP_LINES_MAX 128
 #define ITEM_MAX 9999		/* <N> of a digest item */
 #define HEADER_SCAN_MAX (256u * 1024)	/* raw header block looked at */
@@ -111,7 +111,7 @@ strip_trailing(struct span l, const char *chars)
 
 struct reader {
 	const char *p, *end;
-	unsigned lines;		/* lines handed out, for SCAN_LINES_MAX */
+	unsigned lines;		/* lines handed out (SCAN_LINES_MAX) */
 };
 
 /* The next line without its LF (a CR stays: trim() removes it). */
@@ -205,7 +205,8 @@ is_greeting(struct span l)
 			return 1;
 		/* "你好，" and "Hi--" glued to the punctuation */
 		if (w.n > n && !strncasecmp(w.s, words[i], n) &&
-		    ((unsigned char)w.s[n] >= 0x80 || ispunct((unsigned char)w.s[n])))
+		    ((unsigned char)w.s[n] >= 0x80 ||
+		     ispunct((unsigned char)w.s[n])))
 			return 1;
 	}
 	return 0;
@@ -217,10 +218,13 @@ static const char help_en[] =
 	"kvmarm-bot - the mail bot of the kvmarm list (KVM on arm64)\n"
 	"\n"
 	"kvmarm-bot reads the kvmarm mailing list and mails a weekly\n"
-	"digest of its threads.  It also answers a few commands by mail:\n"
-	"write to %s, one command per line at the top\n"
-	"of the body (or as the subject).  Quoted text and your signature\n"
-	"below the commands are ignored; case does not matter.\n"
+	"digest of its threads.  It also answers a few commands by mail,\n"
+	"one per line at the top of the body (or as the subject), sent to\n"
+	"\n"
+	"    %s\n"
+	"\n"
+	"Quoted text and your signature below the commands are ignored;\n"
+	"case does not matter.\n"
 	"\n"
 	"Commands:\n"
 	"  summarize               (as a reply in a thread) summarize it\n"
@@ -383,6 +387,31 @@ find_verb(struct span w, enum command_verb *verb)
 	return 0;
 }
 
+/*
+ * Words a new user adds around a verb ("summarize this thread please",
+ * "subscribe me"), dropped from the front of the arguments of the verbs
+ * that take at most one word.
+ */
+static struct span
+drop_fillers(struct span args)
+{
+	static const char *const fillers[] = { "please", "this", "the",
+					       "thread", "me", "to" };
+	struct span w, rest;
+
+	for (;;) {
+		size_t i;
+
+		w = strip_trailing(first_word(args, &rest), ",.!?");
+		for (i = 0; i < sizeof(fillers) / sizeof(fillers[0]); i++)
+			if (span_is(w, fillers[i]))
+				break;
+		if (!w.n || i == sizeof(fillers) / sizeof(fillers[0]))
+			return args;
+		args = rest;
+	}
+}
+
 /* A lowercased token copied into out (TOKEN_MAX), when w is shaped so. */
 static int
 token_word(struct span w, char *out)
@@ -431,16 +460,17 @@ static char *
 id_of_word(struct span w, int *nomem)
 {
 	struct span id = w;
-	char *dec, *res;
+	char *url = NULL, *dec, *res;
 	size_t n = 0;
 
 	if (w.n > COMMAND_MAX_ARG)
 		return NULL;
 	if ((w.n > 8 && !strncasecmp(w.s, "https://", 8)) ||
 	    (w.n > 7 && !strncasecmp(w.s, "http://", 7))) {
-		char *url = strndup(w.s, w.n);
+		/* lore_url_id_span() wants a string; id then points in it */
 		const char *a, *b;
 
+		url = strndup(w.s, w.n);
 		if (!url) {
 			*nomem = 1;
 			return NULL;
@@ -449,12 +479,12 @@ id_of_word(struct span w, int *nomem)
 			free(url);
 			return NULL;
 		}
-		id.s = w.s + (a - url);
+		id.s = a;
 		id.n = (size_t)(b - a);
-		free(url);
 	}
 	dec = malloc(id.n + 3);
 	if (!dec) {
+		free(url);
 		*nomem = 1;
 		return NULL;
 	}
@@ -473,6 +503,7 @@ id_of_word(struct span w, int *nomem)
 	}
 	dec[n++] = '>';
 	dec[n] = '\0';
+	free(url);
 	/* a %00 would end the string early: then the id is just shorter */
 	res = message_id_normalise(dec);
 	free(dec);
@@ -577,7 +608,13 @@ parse_line(struct parser *ps, struct span line, struct reader *r,
 		line = trim(line);
 	}
 	verbword = first_word(line, &rest);
-	w = strip_trailing(verbword, ".,:;!");
+	w = strip_trailing(verbword, ".,:;!?");
+	/* "Please summarize this thread." */
+	if (span_is(w, "please") && rest.n) {
+		line = rest;
+		verbword = first_word(line, &rest);
+		w = strip_trailing(verbword, ".,:;!?");
+	}
 
 	/* a token alone is "confirm TOKEN" */
 	if (!rest.n && token_word(w, tok)) {
@@ -590,7 +627,10 @@ parse_line(struct parser *ps, struct span line, struct reader *r,
 	c->verb = verb;
 	/* structured arguments end at a trailing '.'; free text keeps it */
 	args = verb == COMMAND_REJECT || verb == COMMAND_FIX ?
-		rest : trim(strip_trailing(rest, "."));
+		rest : trim(strip_trailing(rest, ".?!"));
+	if (verb == COMMAND_SUMMARIZE || verb == COMMAND_SUBSCRIBE ||
+	    verb == COMMAND_HELP)
+		args = drop_fillers(args);
 	a1 = first_word(args, &more);
 	a2 = first_word(more, &more);
 
@@ -637,6 +677,8 @@ parse_line(struct parser *ps, struct span line, struct reader *r,
 		c->arg = strdup(tok);
 		return c->arg ? 1 : -1;
 	case COMMAND_HELP:
+		if (a1.n)
+			break;
 		return 1;
 	case COMMAND_APPROVE:
 	case COMMAND_REJECT:
@@ -851,9 +893,8 @@ command_parse(const struct message *msg, const char *bot_address,
 	if (msg->body && parse_body(&ps, msg->body, out, &first) < 0)
 		goto out;
 	if (!out->n && msg->subject_bare) {
-		struct reader r = { msg->subject_bare,
-				    msg->subject_bare + strlen(msg->subject_bare),
-				    0 };
+		const char *sb = msg->subject_bare;
+		struct reader r = { sb, sb + strlen(sb), 0 };
 		struct span l;
 		int got;
 

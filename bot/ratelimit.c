@@ -115,8 +115,8 @@ rate_key(const char *bucket, const char *who, char *key, size_t *klen)
  * refusing a sender forever.
  */
 static int
-load_log(struct store_txn *txn, const char *key, size_t klen,
-	 int64_t **ev, size_t *n)
+load_log(struct store_txn *txn, const char *key, size_t klen, int64_t **ev,
+	 size_t *n)
 {
 	const unsigned char *p;
 	const void *v;
@@ -130,7 +130,8 @@ load_log(struct store_txn *txn, const char *key, size_t klen,
 		return -1;
 	if (r == 0 && (vlen % 8 || vlen / 8 > RATELIMIT_MAX_EVENTS)) {
 		log_warn("ratelimit: damaged log for bucket '%s' (%zu bytes); "
-			 "starting it afresh", key, vlen);
+			 "starting it afresh",
+			 key, vlen);
 		r = 1;
 	}
 	if (r == 0)
@@ -159,8 +160,8 @@ load_log(struct store_txn *txn, const char *key, size_t klen,
  * are counted too: the limit must hold whatever the clock does.
  */
 static int
-rate_eval(struct store_txn *txn, const char *bucket, const char *who,
-	  int limit, int64_t period, int64_t now, int record)
+rate_eval(struct store_txn *txn, const char *bucket, const char *who, int limit,
+	  int64_t period, int64_t now, int record)
 {
 	char key[RATE_KEY_MAX + 1];
 	unsigned char *out;

@@ -92,8 +92,7 @@ parse_record(const void *key, size_t klen, const void *val, size_t vlen,
 	char *end;
 	long long since;
 
-	if (klen == 0 || klen > SUBSCRIBER_MAX_ADDR ||
-	    memchr(key, '\0', klen))
+	if (klen == 0 || klen > SUBSCRIBER_MAX_ADDR || memchr(key, '\0', klen))
 		return -1;
 	memcpy(out->addr, key, klen);
 	out->addr[klen] = '\0';
@@ -158,7 +157,8 @@ subscriber_add(struct store_txn *txn, const char *addr, const char *lang,
 			since = old.since;
 		else
 			log_warn("subscriber: record of '%s' was damaged; "
-				 "rewritten as a new subscription", key);
+				 "rewritten as a new subscription",
+				 key);
 	}
 	if (put_record(txn, key, klen, lang, since) < 0)
 		return -1;
@@ -178,8 +178,7 @@ subscriber_remove(struct store_txn *txn, const char *addr)
 }
 
 int
-subscriber_get(struct store_txn *txn, const char *addr,
-	       struct subscriber *out)
+subscriber_get(struct store_txn *txn, const char *addr, struct subscriber *out)
 {
 	char key[SUBSCRIBER_MAX_ADDR + 1];
 	const void *v;
@@ -215,8 +214,7 @@ printable(const void *key, size_t klen)
 }
 
 static int
-walk_one(const void *key, size_t klen, const void *val, size_t vlen,
-	 void *ctx)
+walk_one(const void *key, size_t klen, const void *val, size_t vlen, void *ctx)
 {
 	struct walk *w = ctx;
 	struct subscriber s;
@@ -225,10 +223,12 @@ walk_one(const void *key, size_t klen, const void *val, size_t vlen,
 		/* Name the key only when it cannot break the log line. */
 		if (printable(key, klen))
 			log_warn("subscriber: skipping the damaged record "
-				 "'%.*s'", (int)klen, (const char *)key);
+				 "'%.*s'",
+				 (int)klen, (const char *)key);
 		else
 			log_warn("subscriber: skipping a damaged record (key "
-				 "of %zu byte(s))", klen);
+				 "of %zu byte(s))",
+				 klen);
 		return 0;
 	}
 	return w->fn(&s, w->ctx);

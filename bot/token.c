@@ -24,7 +24,7 @@
 
 #define TOKEN_MAC_HEX 24	/* 96 bits */
 #define TOKEN_TIME_MAX 13	/* base 36 digits of INT64_MAX */
-#define TOKEN_SKEW 300		/* seconds a token may come from the future */
+#define TOKEN_SKEW 300		/* seconds of clock skew allowed */
 #define TOKEN_SUBJECT_MAX 4096
 
 static int
@@ -100,7 +100,7 @@ token_make(const char *secret, const char *purpose, const char *subject,
 	size_t plen;
 
 	if (!secret || !*secret)
-		return log_error("cannot make a token: token_secret is not set");
+		return log_error("cannot make a token: no token_secret");
 	if (!purpose || !subject || !out || outsz < TOKEN_MAX || when < 0)
 		return log_error("cannot make a token: bad argument");
 	plen = strnlen(purpose, TOKEN_PURPOSE_MAX + 1);

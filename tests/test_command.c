@@ -102,7 +102,7 @@ test_command_tolerant_reply(void **state)
 {
 	(void)state;
 	expect_one("Re: [PATCH] KVM: arm64: x",
-		   "On Mon, 15 Sep 2025 at 09:00, Bob <bob@example.org> wrote:\n"
+		   "On Mon, 15 Sep 2025, Bob <bob@example.org> wrote:\n"
 		   "> subscribe zh\n"
 		   "> Signed-off-by: Bob <bob@example.org>\n"
 		   "\n"
@@ -127,6 +127,24 @@ test_command_tolerant_reply(void **state)
 	expect_one("x", "Hello kvmarm-bot!\nsubscribe en\n",
 		   COMMAND_SUBSCRIBE, "en");
 	expect_one("x", "summarise\n", COMMAND_SUMMARIZE, NULL);
+	/* what a new user writes */
+	expect_one("x", "Please summarize this thread.\n", COMMAND_SUMMARIZE,
+		   NULL);
+	expect_one("x", "summarize this thread please\n", COMMAND_SUMMARIZE,
+		   NULL);
+	expect_one("x", "summarize this: <a.b@example.org>\n",
+		   COMMAND_UNKNOWN, "summarize");
+	expect_one("x", "summarize please <a.b@example.org>\n",
+		   COMMAND_SUMMARIZE, "a.b@example.org");
+	expect_one("x", "subscribe me to zh, please\n", COMMAND_UNKNOWN,
+		   "subscribe");
+	expect_one("x", "Please subscribe me\n", COMMAND_SUBSCRIBE, NULL);
+	expect_one("x", "help?\n", COMMAND_HELP, NULL);
+	/* a sentence that starts with a verb is no command */
+	expect_one("x", "Help me understand this patch\n", COMMAND_UNKNOWN,
+		   "Help");
+	expect_one("x", "Fix the vgic init order first.\n", COMMAND_UNKNOWN,
+		   "Fix");
 }
 
 static void
@@ -843,8 +861,8 @@ test_command_via_list(void **state)
 
 	(void)state;
 	cfg_base(&cfg);
-	assert_int_equal(via_list(&cfg, TO_BOT "List-Id: <kvmarm.lists.linux.dev>\n"),
-			 1);
+	assert_int_equal(via_list(&cfg, TO_BOT
+				  "List-Id: <kvmarm.lists.linux.dev>\n"), 1);
 	assert_int_equal(via_list(&cfg, TO_BOT "List-Id: KVM/arm64 "
 				  "<KVMARM.lists.linux.dev>\n"), 1);
 	assert_int_equal(via_list(&cfg, TO_BOT "List-Id: "
