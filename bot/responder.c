@@ -258,8 +258,9 @@ not_held(struct job *j, const char *id)
 		return -1;
 	buf_init(&text, 0);
 	if (id)
-		r = buf_addf(&text, "This bot does not hold the mail <%s>, so "
-				    "it cannot summarize its thread.\n",
+		r = buf_addf(&text, "This bot does not hold the mail\n\n"
+				    "    <%s>\n\n"
+				    "so it cannot summarize its thread.\n",
 			     id);
 	else
 		r = buf_adds(&text,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,19 +75,50 @@ bot_setup(struct bot *b, const char *mt, const char *addr, const char *pass,
 	assert_int_equal(chmod(b->conf, 0600), 0);
 }
 
+/* Bots still running when a test fails; the teardown stops them. */
+static pid_t live[4];
+
+static int
+kill_live(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
+		if (live[i] > 0)
+			e2e_stop_bot(live[i]);
+		live[i] = 0;
+	}
+	return 0;
+}
+
 static void
 bot_start(struct bot *b)
 {
 	b->pid = e2e_start_bot(b->conf, b->log);
 	assert_true(b->pid > 0);
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (live[i] <= 0) {
+			live[i] = b->pid;
+			break;
+		}
 	assert_true(e2e_wait_file(b->log, "caught up", 1, WAIT));
+}
+
+static void
+forget(pid_t pid)
+{
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (live[i] == pid)
+			live[i] = 0;
 }
 
 static void
 bot_stop(struct bot *b)
 {
-	assert_int_equal(e2e_stop_bot(b->pid), 0);
+	pid_t pid = b->pid;
+
 	b->pid = 0;
+	forget(pid);
+	assert_int_equal(e2e_stop_bot(pid), 0);
 }
 
 static void
@@ -94,8 +126,10 @@ bot_done(struct bot *b)
 {
 	char cmd[700];
 
-	if (b->pid)
+	if (b->pid) {
+		forget(b->pid);
 		e2e_stop_bot(b->pid);
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
 	if (system(cmd) != 0)
 		print_message("could not remove %s\n", b->dir);
@@ -153,7 +187,15 @@ send_mail(const char *from, const char *to, const char *id,
 		 irt ? irt : "", irt ? ">\r\nReferences: <" : "",
 		 irt ? irt : "", irt ? ">\r\n" : "", extra_hdr ? extra_hdr : "",
 		 body);
-	assert_int_equal(e2e_smtp_send(from, to, raw), 0);
+	{
+		/* the envelope sender is the address inside <...> */
+		const char *lt = strchr(from, '<');
+		char env[200];
+
+		snprintf(env, sizeof(env), "%s", lt ? lt + 1 : from);
+		env[strcspn(env, ">")] = '\0';
+		assert_int_equal(e2e_smtp_send(env, to, raw), 0);
+	}
 }
 
 /* The first mail in user's box whose header name holds needle. */
@@ -671,8 +713,9 @@ test_e2e_flood(void **state)
 }
 
 TEST_LIST(commands_e2e,
-	  cmocka_unit_test(test_e2e_summarize_reply),
-	  cmocka_unit_test(test_e2e_subscribe_digest_unsubscribe),
-	  cmocka_unit_test(test_e2e_moderation),
-	  cmocka_unit_test(test_e2e_two_bots_no_loop),
-	  cmocka_unit_test(test_e2e_flood));
+	  cmocka_unit_test_teardown(test_e2e_summarize_reply, kill_live),
+	  cmocka_unit_test_teardown(test_e2e_subscribe_digest_unsubscribe,
+				    kill_live),
+	  cmocka_unit_test_teardown(test_e2e_moderation, kill_live),
+	  cmocka_unit_test_teardown(test_e2e_two_bots_no_loop, kill_live),
+	  cmocka_unit_test_teardown(test_e2e_flood, kill_live));
