@@ -283,7 +283,7 @@ add_subscriber(const struct subscriber *s, void *ctx)
 static int
 queue_final_digest(struct store_txn *txn, const struct config *cfg,
 		   int64_t since, int64_t until, int64_t now,
-		   const struct moderation_item *item)
+		   const struct moderation_item *item, const char *list_lang_opt)
 {
 	static const char *const langs[] = { "en", "zh" };
 	struct audience aud = {0};
@@ -326,8 +326,11 @@ queue_final_digest(struct store_txn *txn, const struct config *cfg,
 		ls = summarizer(cfg);
 	for (size_t li = 0; r == 0 && li < 2; li++) {
 		const char *lang = langs[li];
-		int list_lang = !strcmp(lang, *cfg->digest_lang ? cfg->digest_lang
-								: "en");
+		const char *ll = list_lang_opt && *list_lang_opt
+					 ? list_lang_opt
+				 : *cfg->digest_lang ? cfg->digest_lang
+						     : "en";
+		int list_lang = !strcmp(lang, ll);
 		struct buf subj, body;
 		size_t want = list_lang && n_rcpt;
 
@@ -636,7 +639,7 @@ mailer_release(struct store_txn *txn, const struct config *cfg,
 {
 	if (item->kind == MODERATION_DIGEST)
 		return queue_final_digest(txn, cfg, item->since, item->until,
-					  now, item);
+					  now, item, NULL);
 	if (!item->raw || !item->n_rcpt || !item->message_id)
 		return log_error("mailer: held item #%u has no mail",
 				 item->id);
@@ -655,7 +658,6 @@ mailer_queue_digest(struct store *store, const struct config *cfg,
 	struct store_txn *txn;
 	int r;
 
-	(void)lang;	/* audiences have their own languages now */
 	if (!*cfg->bot_address)
 		return log_error("mailer: bot_address is not set");
 	if (store_begin(store, 1, &txn) < 0)
@@ -663,7 +665,7 @@ mailer_queue_digest(struct store *store, const struct config *cfg,
 	if (strcmp(cfg->moderation, "none"))
 		r = mailer_hold_digest(txn, cfg, since, until, now);
 	else
-		r = queue_final_digest(txn, cfg, since, until, now, NULL);
+		r = queue_final_digest(txn, cfg, since, until, now, NULL, lang);
 	if (r != 0) {
 		store_abort(txn);
 		return r;

@@ -21,7 +21,8 @@
  * once: with moderation none to digest_recipients (in digest_lang) and
  * to every subscriber (in their language) under the outbox key
  * "digest:SINCE:UNTIL"; with moderation digest or all it is held
- * instead (mailer_hold_digest()).  lang is ignored (kept for callers).
+ * instead (mailer_hold_digest()).  lang (NULL: digest_lang) is the
+ * language of the digest_recipients' mail; subscribers get theirs.
  * Returns 0 queued or held, 1 when that window was already queued or
  * held (nothing done), -1 on error (logged: nobody to send to, no
  * bot_address, no moderators or token_secret, store or compose
