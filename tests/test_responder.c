@@ -637,6 +637,49 @@ test_responder_unknown(void **state)
 	outs_free(o);
 }
 
+/* A request without a Message-ID is answered, threaded on nothing. */
+static void
+test_responder_no_message_id(void **state)
+{
+	struct fx *f = *state;
+	const struct out *x;
+	struct store_txn *txn;
+	struct message msg;
+	struct outs *o;
+	static const char raw[] = "From: alice@example.test\n"
+				  "To: " BOT "\n"
+				  "Subject: help?\n"
+				  "\n"
+				  "help\n";
+	int q = 0;
+
+	assert_int_equal(message_parse(raw, sizeof(raw) - 1, &msg, NULL), 0);
+	assert_int_equal(store_begin(f->store, 1, &txn), 0);
+	assert_int_equal(inbox_accept(txn, &f->cfg, &msg, raw,
+				      sizeof(raw) - 1, &q),
+			 0);
+	assert_int_equal(store_commit(txn), 0);
+	assert_int_equal(q, 1);
+	assert_int_equal(run(f, T0), 1);
+	o = outbox(f);
+	x = only_to(o, "alice@example.test");
+	check_answer(x, "alice@example.test");
+	assert_string_equal(x->m.in_reply_to, "");
+	assert_int_equal(x->m.n_references, 0);
+	assert_null(strstr(x->raw, "kvmarm-bot.invalid"));
+	assert_string_equal(x->m.subject, "Re: help?");
+	outs_free(o);
+
+	/* the same bytes again: the synthetic id keys it, answered once */
+	assert_int_equal(store_begin(f->store, 1, &txn), 0);
+	assert_int_equal(inbox_accept(txn, &f->cfg, &msg, raw,
+				      sizeof(raw) - 1, &q),
+			 0);
+	assert_int_equal(store_commit(txn), 0);
+	assert_int_equal(q, 0);
+	message_release(&msg);
+}
+
 /* ---- subscriptions ------------------------------------------------------ */
 
 /* The token of the only "confirm TOKEN" mail to addr. */
@@ -781,8 +824,23 @@ test_responder_unsubscribe(void **state)
 	/* frank's token in gina's hands removes nobody */
 	ask(f, "gina@example.test", "unsub-forged@example.test", b.data);
 	buf_release(&b);
-	assert_int_equal(run(f, T0), 2);
+	/* the digest's List-Unsubscribe mailto: token in the subject */
+	assert_int_equal(token_make(SECRET, "unsub", "hank@example.test",
+				    T0 - 7 * 86400, tok, sizeof(tok)),
+			 0);
+	buf_init(&b, 0);
+	assert_int_equal(buf_addf(&b, "unsubscribe %s", tok), 0);
+	request(f, "hank@example.test", "bot+unsubscribe@example.test",
+		"unsub-mailto@example.test", b.data, NULL, "", 1);
+	buf_release(&b);
+	assert_int_equal(store_begin(f->store, 1, &txn), 0);
+	assert_int_equal(subscriber_add(txn, "hank@example.test", "zh",
+					T0 - 86400),
+			 0);
+	assert_int_equal(store_commit(txn), 0);
+	assert_int_equal(run(f, T0), 3);
 	assert_false(subscribed(f, "frank@example.test", NULL));
+	assert_false(subscribed(f, "hank@example.test", NULL));
 	assert_true(subscribed(f, "gina@example.test", NULL));
 	o = outbox(f);
 	x = answer_to(o, "unsub-1@example.test");
@@ -1206,6 +1264,8 @@ TEST_LIST(responder,
 	cmocka_unit_test_setup_teardown(test_responder_screening, setup,
 					teardown),
 	cmocka_unit_test_setup_teardown(test_responder_unknown, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_responder_no_message_id, setup,
 					teardown),
 	cmocka_unit_test_setup_teardown(test_responder_subscribe, setup,
 					teardown),
