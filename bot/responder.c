@@ -556,11 +556,13 @@ do_confirm(struct job *j, const char *tok)
 static int
 do_unsubscribe(struct job *j, const struct command *c)
 {
+	char what[300], purpose[TOKEN_PURPOSE_MAX + 1];
 	struct subscriber s;
-	char what[300];
 	int r;
 
-	if (c->arg)
+	/* only an "unsub" token: a subscription token must not subscribe */
+	if (c->arg && token_purpose(c->arg, purpose, sizeof(purpose)) == 0 &&
+	    !strcmp(purpose, "unsub"))
 		return do_confirm(j, c->arg);
 	r = subscriber_get(j->txn, j->from, &s);
 	if (r < 0)
@@ -871,21 +873,26 @@ handle_one(struct store *store, const struct config *cfg,
 	return store_commit(j.txn);
 }
 
-/* After a failure: mark it handled so it cannot block the queue. */
-static void
+/*
+ * After a failure: mark it handled so it cannot block the queue.
+ * 0, or -1 when even that cannot be written (it stays queued).
+ */
+static int
 give_up(struct store *store, const char *qkey, int64_t now)
 {
 	struct store_txn *txn;
 
 	if (store_begin(store, 1, &txn) < 0)
-		return;
+		return -1;
 	if (inbox_done(txn, qkey, now) < 0) {
 		store_abort(txn);
-		return;
+		return -1;
 	}
-	if (store_commit(txn) == 0)
-		log_error("responder: queued mail %s dropped after an error",
-			  qkey + 2);
+	if (store_commit(txn) < 0)
+		return -1;
+	log_error("responder: queued mail %s dropped after an error",
+		  qkey + 2);
+	return 0;
 }
 
 int
@@ -914,8 +921,12 @@ responder_run(struct store *store, const struct config *cfg,
 	}
 	store_abort(txn);
 	for (size_t i = 0; i < b->n; i++) {
-		if (handle_one(store, cfg, state_dir, b->keys[i], now) < 0)
-			give_up(store, b->keys[i], now);
+		if (handle_one(store, cfg, state_dir, b->keys[i], now) < 0 &&
+		    give_up(store, b->keys[i], now) < 0) {
+			/* the store cannot be written: the rest stays queued */
+			free(b);
+			return -1;
+		}
 		handled++;
 	}
 	if (handled) {
