@@ -140,6 +140,15 @@ inbox_done(struct store_txn *txn, const char *qkey, int64_t now)
 			    sizeof(t));
 }
 
+int
+inbox_forget(struct store_txn *txn, const char *qkey)
+{
+	if (strncmp(qkey, "q:", 2) || strlen(qkey) != INBOX_KEY_MAX - 1)
+		return log_error("inbox: bad queue key");
+	return store_kv_del(txn, STORE_DB_INBOX, qkey, strlen(qkey)) < 0 ? -1
+									 : 0;
+}
+
 struct prune {
 	int64_t cutoff;
 	char (*keys)[INBOX_KEY_MAX];

@@ -742,23 +742,70 @@ do_moderation(struct job *j, const struct command_list *cl)
 
 /* ---- one mail --------------------------------------------------------- */
 
+/*
+ * The token after word ("confirm ", "unsubscribe ") in the subject,
+ * where the bot's own confirmation mail and List-Unsubscribe link put
+ * it: 1 and out, else 0.  Mail clients keep the subject of a reply and
+ * of a mailto link even when the body gets other text ("Thanks!", a
+ * webmail's own unsubscribe note).
+ */
+static int
+subject_token(const char *subject, const char *word, char *out, size_t outsz)
+{
+	const char *p = strcasestr(subject, word);
+	char purpose[TOKEN_PURPOSE_MAX + 1];
+	size_t n;
+
+	if (!p)
+		return 0;
+	p += strlen(word);
+	n = strspn(p, "abcdefghijklmnopqrstuvwxyz"
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+	if (!n || n >= outsz)
+		return 0;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return token_purpose(out, purpose, sizeof(purpose)) == 0;
+}
+
 static int
 handle(struct job *j)
 {
 	struct command_list cl;
 	struct subscriber s;
+	char tok[TOKEN_MAX];
 	int r = 0, moderation = 0;
 
 	if (command_parse(j->msg, j->cfg->bot_address, &cl) < 0)
 		return -1;
+	if (subscriber_get(j->txn, j->from, &s) == 0)
+		j->lang = !strcmp(s.lang, "zh") ? "zh" : "en";
+	/* a reply to the confirmation with words of its own above it */
+	if (cl.n == 1 && cl.cmd[0].verb == COMMAND_UNKNOWN &&
+	    subject_token(j->msg->subject, "confirm ", tok, sizeof(tok))) {
+		log_info("responder: <%s> from %s: confirm (subject)",
+			 j->msg->message_id, j->from);
+		command_list_release(&cl);
+		return do_confirm(j, tok);
+	}
+	/* the List-Unsubscribe mailto: its token is in the subject */
+	for (size_t i = 0; i < cl.n; i++) {
+		struct command *c = &cl.cmd[i];
+
+		if (c->verb == COMMAND_UNSUBSCRIBE && !c->arg &&
+		    subject_token(j->msg->subject, "unsubscribe ", tok,
+				  sizeof(tok)) &&
+		    !(c->arg = strdup(tok))) {
+			command_list_release(&cl);
+			return log_error("out of memory");
+		}
+	}
 	if (!cl.n) {
 		log_info("responder: <%s> from %s holds no command",
 			 j->msg->message_id, j->from);
 		command_list_release(&cl);
 		return 0;
 	}
-	if (subscriber_get(j->txn, j->from, &s) == 0)
-		j->lang = !strcmp(s.lang, "zh") ? "zh" : "en";
 	for (size_t i = 0; i < cl.n; i++)
 		moderation |= is_moderation(cl.cmd[i].verb);
 	if (moderation) {
@@ -833,7 +880,7 @@ handle_one(struct store *store, const struct config *cfg,
 	struct message msg;
 	const char *raw, *why = NULL;
 	size_t len;
-	int r;
+	int r, forget = 0;
 
 	if (store_begin(store, 1, &j.txn) < 0)
 		return -1;
@@ -857,13 +904,20 @@ handle_one(struct store *store, const struct config *cfg,
 			log_info("responder: <%s> from %s not answered: %s",
 				 msg.message_id,
 				 *msg.from_addr ? msg.from_addr : "(none)", why);
+			/*
+			 * The list's copy of a mail that Cc'd the bot
+			 * (Precedence: list...) may come before the direct
+			 * copy: leave no handled mark, so the direct copy,
+			 * same Message-ID, still gets its answer.
+			 */
+			forget = j.via_list;
 			r = 0;
 		} else {
 			r = handle(&j);
 		}
 	}
 	if (r == 0)
-		r = inbox_done(j.txn, qkey, now);
+		r = forget ? inbox_forget(j.txn, qkey) : inbox_done(j.txn, qkey, now);
 	if (j.msg)
 		message_release(&msg);
 	if (r < 0) {

@@ -57,6 +57,13 @@ void inbox_key(char prefix, const char *message_id, char *out);
 int inbox_done(struct store_txn *txn, const char *qkey, int64_t now);
 
 /*
+ * Drop the queued mail key ("q:...") without a "d:" marker, so another
+ * copy of the same Message-ID can still be queued: for the list's copy
+ * of a mail whose direct copy may follow.  0 or -1.
+ */
+int inbox_forget(struct store_txn *txn, const char *qkey);
+
+/*
  * Delete "d:" markers older than INBOX_DONE_DAYS.  Returns the number
  * deleted or -1.
  */

@@ -1252,6 +1252,62 @@ test_responder_kill9(void **state)
 	assert_int_equal(run(f, T0 + 20), 0);
 }
 
+/* A reply to the confirmation with the person's own words above it. */
+static void
+test_responder_confirm_reply_with_text(void **state)
+{
+	struct fx *f = *state;
+	char tok[TOKEN_MAX], lang[3];
+	struct buf subj;
+
+	ask(f, "Dave <dave@example.test>", "sub-t1@example.test",
+	    "subscribe\n");
+	assert_int_equal(run(f, T0), 1);
+	confirm_token(f, "dave@example.test", tok);
+	buf_init(&subj, 0);
+	assert_int_equal(buf_addf(&subj, "Re: confirm %s", tok), 0);
+	request(f, "Dave <dave@example.test>", BOT, "sub-t2@example.test",
+		subj.data, NULL,
+		"Thanks!\n\n> Someone, probably you, asked to subscribe\n", 1);
+	buf_release(&subj);
+	assert_int_equal(run(f, T0 + 60), 1);
+	assert_true(subscribed(f, "dave@example.test", lang));
+	assert_string_equal(lang, "en");
+}
+
+/*
+ * A mail to the list with the bot in Cc arrives twice: the list's copy
+ * (Precedence: list, not answered) first, then the direct copy, which
+ * is answered once.
+ */
+static void
+test_responder_list_copy_first(void **state)
+{
+	struct fx *f = *state;
+	struct outs *o;
+
+	request(f, "Alice <alice@example.test>", LIST ", " BOT,
+		"cc-twice@example.test", "Re: [PATCH] KVM: arm64: Fix vgic",
+		LISTID "Precedence: list\nIn-Reply-To: <" R1 ">\n",
+		"summarize\n", 1);
+	assert_int_equal(run(f, T0), 1);
+	o = outbox(f);
+	assert_null(answer_to(o, "cc-twice@example.test"));
+	outs_free(o);
+	request(f, "Alice <alice@example.test>", LIST ", " BOT,
+		"cc-twice@example.test", "Re: [PATCH] KVM: arm64: Fix vgic",
+		"In-Reply-To: <" R1 ">\n", "summarize\n", 1);
+	assert_int_equal(run(f, T0 + 1), 1);
+	o = outbox(f);
+	assert_non_null(answer_to(o, "cc-twice@example.test"));
+	assert_int_equal(count_to(o, "alice@example.test"), 1);
+	outs_free(o);
+	/* and a third copy, after the answer, is not queued again */
+	request(f, "Alice <alice@example.test>", LIST ", " BOT,
+		"cc-twice@example.test", "Re: [PATCH] KVM: arm64: Fix vgic",
+		LISTID "Precedence: list\n", "summarize\n", 0);
+}
+
 TEST_LIST(responder,
 	cmocka_unit_test_setup_teardown(test_responder_summarize_reply, setup,
 					teardown),
@@ -1281,4 +1337,8 @@ TEST_LIST(responder,
 	cmocka_unit_test_setup_teardown(test_responder_failure, setup,
 					teardown),
 	cmocka_unit_test_setup_teardown(test_responder_kill9, setup,
+					teardown),
+	cmocka_unit_test_setup_teardown(test_responder_confirm_reply_with_text,
+					setup, teardown),
+	cmocka_unit_test_setup_teardown(test_responder_list_copy_first, setup,
 					teardown));
