@@ -534,8 +534,8 @@ moderation_put(struct store_txn *txn, const struct moderation_item *item)
 	if (!o)
 		return log_error("cannot encode moderation item %u: out of "
 				 "memory", item->id);
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						      JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!text) {
 		json_object_put(o);
 		return log_error("out of memory");

@@ -438,7 +438,8 @@ test_moderation_reject_cli(void **state)
 	assert_int_equal(got.state, MODERATION_REJECTED);
 	assert_string_equal(got.decided_by, "cli:oliver");
 	assert_string_equal(got.reason,
-			    "summaries of \xe2\x80\x9cv3\xe2\x80\x9d are wrong");
+			    "summaries of \xe2\x80\x9cv3\xe2\x80\x9d "
+			    "are wrong");
 	moderation_item_release(&got);
 	assert_int_equal(moderation_decide(txn, &f->cfg, f->dir, 1, NULL,
 					   "cli:oliver", MODERATION_APPROVE,
