@@ -31,7 +31,7 @@ HDRS	 := $(wildcard include/*.h)
 OBJS	 := $(SRCS:bot/%.c=build/rel/%.o)
 TOBJS	 := $(SRCS:bot/%.c=build/asan/%.o)
 TESTS	 := $(wildcard tests/test_*.c)
-TSUPPORT := tests/testutil.c
+TSUPPORT := tests/testutil.c tests/e2eutil.c
 FUZZERS  := $(wildcard tests/fuzz/fuzz_*.c)
 
 all: kvmarm-bot
@@ -64,7 +64,7 @@ build/asan/suites.h: $(TESTS) | build/asan
 	mv $@.tmp $@
 
 build/asan/unit-tests: $(TESTS) $(TSUPPORT) tests/runner.c tests/testutil.h \
-		build/asan/suites.h build/asan/libbot.a $(FUZZERS)
+		build/asan/suites.h build/asan/libbot.a $(FUZZERS) tests/e2eutil.h
 	$(CC) $(TEST_CFLAGS) -Ibuild/asan -o $@ tests/runner.c $(TSUPPORT) \
 		$(TESTS) build/asan/libbot.a $(PKG_LIBS) -lcmocka
 

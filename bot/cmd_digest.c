@@ -189,10 +189,10 @@ send_digest(struct cli *cli, const struct digest_options *opt,
 	if (print_opts)
 		return misuse("--send sends plain text in digest_timezone; "
 			      "--format, --timezone and --out do not apply");
-	if (!cli->config_path || !*cfg->smtp_url || !*cfg->bot_address ||
-	    !*cfg->digest_recipients)
-		return misuse("--send needs -c CONFIG with smtp_url, "
-			      "bot_address and digest_recipients");
+	if (!cli->config_path || !*cfg->smtp_url || !*cfg->bot_address)
+		return misuse("--send needs -c CONFIG with smtp_url and "
+			      "bot_address (and digest_recipients or "
+			      "subscribers)");
 	if (store_open(cli->state_dir, 0, &store) < 0)
 		return 1;
 	r = mailer_queue_digest(store, cfg, opt->since, opt->until, opt->now,
@@ -202,10 +202,20 @@ send_digest(struct cli *cli, const struct digest_options *opt,
 	snprintf(key, sizeof(key), "digest:%lld:%lld", (long long)opt->since,
 		 (long long)opt->until);
 	if (r >= 0 && store_begin(store, 0, &txn) == 0) {
+		/* held for the moderators: what went out is the draft */
+		if (strcmp(cfg->moderation, "none") &&
+		    outbox_find_key(txn, key, &id) == 1) {
+			memcpy(key, "hold", 4);
+			memmove(key + 4, key + 6, strlen(key + 6) + 1);
+			printf("digest held for moderation; ");
+		}
 		if (outbox_find_key(txn, key, &id) == 0 &&
 		    outbox_get(txn, id, &it) == 0) {
 			if (it.state == OUTBOX_SENT) {
-				printf("digest <%s> sent%s\n", id,
+				printf("%s <%s> sent%s\n",
+				       strncmp(key, "hold", 4) ? "digest"
+							       : "draft",
+				       id,
 				       r == 1 ? " (queued before)" : "");
 				r = 0;
 			} else {

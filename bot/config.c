@@ -468,7 +468,7 @@ static const struct key keys[] = {
 	SECRET(token_secret),
 	BOOL(reply_to_list),
 	NUM(rate_sender_per_hour, KIND_INT, 0, 10000),
-	NUM(rate_global_per_day, KIND_INT, 0, 1000000),
+	NUM(rate_global_per_day, KIND_INT, 0, 10000),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -829,6 +829,15 @@ check_exposure(struct ctx *c, const struct config *cfg, const unsigned *seen)
 		cfg_warning(c,
 			    "moderation = %s but no moderators: held mail "
 			    "cannot be released",
+			    cfg->moderation);
+	}
+	if (strcmp(cfg->moderation, "none") && !*cfg->token_secret) {
+		const struct key *mod = find_key("moderation");
+
+		c->line = seen[mod - keys];
+		cfg_warning(c,
+			    "moderation = %s but no token_secret: nothing can "
+			    "be held for moderation, so nothing is sent",
 			    cfg->moderation);
 	}
 }

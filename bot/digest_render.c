@@ -1388,3 +1388,30 @@ digest_render(const struct digest *d, enum digest_format fmt,
 	}
 	return 0;
 }
+
+int
+digest_wrap(struct buf *out, const char *text)
+{
+	struct ctx c = {.out = out};
+	const char *p = text;
+	struct buf para;
+
+	buf_init(&para, 0);
+	while (*p && !c.err) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		buf_truncate(&para, 0);
+		if (buf_add(&para, p, len) < 0 || buf_addc(&para, '\0') < 0) {
+			c.err = 1;
+			break;
+		}
+		if (len == 0)
+			put(&c, "\n");
+		else
+			wrap_raw(&c, "", 0, para.data);
+		p += len + (nl ? 1 : 0);
+	}
+	buf_release(&para);
+	return c.err ? -1 : 0;
+}

@@ -25,6 +25,7 @@
 #include <libetpan/libetpan.h>
 
 #include "imap.h"
+#include "inbox.h"
 #include "log.h"
 #include "message.h"
 #include "thread.h"
@@ -47,6 +48,7 @@ struct imap {
 	long slice;
 	int idle;		/* server offers IDLE */
 	int idling;
+	const struct config *cfg;	/* borrowed: inbox_accept() rules */
 };
 
 struct imap_url {
@@ -219,6 +221,7 @@ imap_open(const struct config *cfg, struct imap **out)
 	im = calloc(1, sizeof(*im));
 	if (!im)
 		return log_error("out of memory");
+	im->cfg = cfg;
 	snprintf(im->host, sizeof(im->host), "%s", u.host);
 	snprintf(im->user, sizeof(im->user), "%s",
 		 *cfg->imap_user ? cfg->imap_user : "anonymous");
@@ -439,10 +442,13 @@ oom:
 	return log_error("out of memory");
 }
 
-/* Parse and store one mail; 1 stored, 0 duplicate or unparsable, -1. */
+/*
+ * Parse one mail and let the inbox sort it (archive, answer or both);
+ * 1 archived, 0 duplicate, not archived or unparsable, -1.
+ */
 static int
-store_one(struct store_txn *txn, const char *raw, size_t len, uint32_t uid,
-	  const char *mailbox)
+store_one(struct store_txn *txn, const struct config *cfg, const char *raw,
+	  size_t len, uint32_t uid, const char *mailbox)
 {
 	struct message msg;
 	const char *why = NULL;
@@ -453,9 +459,7 @@ store_one(struct store_txn *txn, const char *raw, size_t len, uint32_t uid,
 			 why ? why : "unparsable");
 		return 0;
 	}
-	r = store_put_message(txn, &msg, raw, len);
-	if (r == 1 && thread_index_add(txn, &msg) < 0)
-		r = -1;
+	r = inbox_accept(txn, cfg, &msg, raw, len, NULL);
 	message_release(&msg);
 	return r;
 }
@@ -515,7 +519,7 @@ fetch_batch(struct imap *im, struct store *store, uint32_t validity,
 		item_of(clist_content(it), &uid, NULL, &body, &blen);
 		if (uid < p[0].uid || uid > p[n - 1].uid || !body)
 			continue;
-		r = store_one(txn, body, blen, uid, im->mailbox);
+		r = store_one(txn, im->cfg, body, blen, uid, im->mailbox);
 		if (r < 0)
 			goto fail;
 		*stored += (size_t)r;

@@ -23,11 +23,13 @@
 #include "log.h"
 #include "loop.h"
 #include "mailer.h"
+#include "responder.h"
 #include "store.h"
 
 struct loop {
 	struct config *cfg;
 	const char *config_path;
+	const char *state_dir;
 	struct store *store;
 	struct imap *im;
 	int sfd;
@@ -140,16 +142,33 @@ reload(struct loop *l)
 	l->mailer_next = 0;
 }
 
+/*
+ * Answer what people mailed the bot, then let the mailer send.  The
+ * mailer looks at least once a minute even when nothing is scheduled:
+ * `moderate approve` and `resume` on the command line change the
+ * state from another process.
+ */
 static void
 run_mailer(struct loop *l)
 {
 	int64_t now = clock_now(), next = INT64_MAX;
+	int more = 1, answered = 0;
 
-	if (now < l->mailer_next)
+	for (int rounds = 0; more && rounds < 16 && !l->stop; rounds++) {
+		int r = responder_run(l->store, l->cfg, l->state_dir, now,
+				      &more);
+		if (r <= 0)
+			break;
+		answered += r;
+		drain_signals(l);
+	}
+	if (!answered && now < l->mailer_next)
 		return;
-	if (mailer_tick(l->store, l->cfg, now, &next) < 0)
+	if (mailer_tick_dir(l->store, l->cfg, l->state_dir, now, &next) < 0)
 		next = now + 60;	/* logged by the mailer; try later */
-	l->mailer_next = next;
+	if (next > now + LOOP_MAILER_POLL)
+		next = now + LOOP_MAILER_POLL;
+	l->mailer_next = more ? now : next;
 }
 
 /* Milliseconds until the nearest deadline, capped for poll(). */
@@ -231,6 +250,7 @@ loop_run(struct config *cfg, const char *config_path, const char *state_dir)
 	memset(&l, 0, sizeof(l));
 	l.cfg = cfg;
 	l.config_path = config_path;
+	l.state_dir = state_dir;
 	l.backoff = LOOP_BACKOFF_MIN;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

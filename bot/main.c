@@ -25,6 +25,9 @@ static const struct command commands[] = {
 	{ "prompt-stats", cmd_prompt_stats, NULL },	/* hidden: scripts/bench */
 	{ "run", cmd_run, "the live bot: listen on IMAP, send digests (see docs)" },
 	{ "check-config", cmd_check_config, "validate the configuration file" },
+	{ "subscribers", cmd_subscribers, "list, add or remove digest subscribers" },
+	{ "pause", cmd_pause, "stop all outgoing mail (--status: show the state)" },
+	{ "resume", cmd_resume, "send outgoing mail again after pause" },
 };
 
 static void

@@ -420,14 +420,28 @@ outbox_flush(struct store *store, const struct config *cfg, int64_t now,
 {
 	struct due d = {.now = now, .next = INT64_MAX};
 	struct store_txn *txn;
-	int sent = 0, r = 0;
+	int sent = 0, r = 0, paused;
 
 	if (store_begin(store, 0, &txn) < 0)
 		return -1;
-	if (store_kv_foreach(txn, STORE_DB_OUTBOX, "m:", 2, collect_due, &d)
+	paused = store_paused(txn);
+	if (paused < 0 ||
+	    store_kv_foreach(txn, STORE_DB_OUTBOX, "m:", 2, collect_due, &d)
 		    < 0 || d.failed)
 		r = -1;
 	store_abort(txn);
+	/*
+	 * `kvmarm-bot pause` holds everything; look again within a minute
+	 * so that `resume` takes effect without a signal to the daemon.
+	 */
+	if (r == 0 && paused && d.n) {
+		log_info("outbox: paused, %zu mail(s) held", d.n);
+		if (now + 60 < d.next)
+			d.next = now + 60;
+		for (size_t i = 0; i < d.n; i++)
+			free(d.ids[i]);
+		d.n = 0;
+	}
 
 	for (size_t i = 0; r == 0 && i < d.n; i++) {
 		char **rcpt = NULL, *raw;

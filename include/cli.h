@@ -27,5 +27,9 @@ int cmd_digest(struct cli *cli, int argc, char **argv);
 int cmd_summarize(struct cli *cli, int argc, char **argv);
 int cmd_prompt_stats(struct cli *cli, int argc, char **argv);
 int cmd_run(struct cli *cli, int argc, char **argv);
+/* bot/cmd_admin.c: short writes beside the daemon (STORE_OPEN_SHARED) */
+int cmd_subscribers(struct cli *cli, int argc, char **argv);
+int cmd_pause(struct cli *cli, int argc, char **argv);
+int cmd_resume(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -96,6 +96,14 @@ int digest_lore_url(struct buf *out, const char *list_name,
  */
 int digest_on_lore(const char *message_id);
 
+/*
+ * Append text wrapped as the text digest wraps (80 display columns,
+ * breaks at blanks and between CJK characters, URLs never cut): each
+ * line of text is a paragraph of its own, empty lines are kept.
+ * Control characters are cleaned.  0 or -1.
+ */
+int digest_wrap(struct buf *out, const char *text);
+
 /* Write t as "2025-09-08T13:11:15Z" into out (at least 32 bytes). */
 void digest_iso8601(int64_t t, char *out, size_t outsz);
 

@@ -35,6 +35,7 @@
 struct imap;
 
 /* Connect, verify, log in, EXAMINE.  0 and *out, or -1 (logged). */
+/* cfg is borrowed and must outlive the connection (inbox_accept rules). */
 int imap_open(const struct config *cfg, struct imap **out);
 
 /* Log out (best effort) and free.  NULL is fine. */

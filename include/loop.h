@@ -15,6 +15,8 @@
 
 #define LOOP_BACKOFF_MIN 1
 #define LOOP_BACKOFF_MAX 300
+/* The mailer and responder look at the state at least this often (s). */
+#define LOOP_MAILER_POLL 30
 
 /*
  * Run until SIGTERM or SIGINT.  *cfg may be replaced on SIGHUP (the old

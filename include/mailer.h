@@ -11,16 +11,22 @@
 
 #include <stdint.h>
 
+#include "buf.h"
 #include "config.h"
 #include "store.h"
 
 /*
- * Compose the digest of [since, until) (text format, in lang, NULL =
- * digest_lang) and queue it to digest_recipients under the outbox key
- * "digest:SINCE:UNTIL", all in one write transaction, so a window is
- * composed and queued at most once.  Returns 0 queued, 1 when that
- * window was already queued (nothing done), -1 on error (logged:
- * no recipients, no bot_address, store or compose failure).
+ * Compose the digest of [since, until) (text format) and queue it, all
+ * in one write transaction, so a window is composed and queued at most
+ * once: with moderation none to digest_recipients (in digest_lang) and
+ * to every subscriber (in their language) under the outbox key
+ * "digest:SINCE:UNTIL"; with moderation digest or all it is held
+ * instead (mailer_hold_digest()).  lang (NULL: digest_lang) is the
+ * language of the digest_recipients' mail; subscribers get theirs.
+ * Returns 0 queued or held, 1 when that window was already queued or
+ * held (nothing done), -1 on error (logged: nobody to send to, no
+ * bot_address, no moderators or token_secret, store or compose
+ * failure).
  */
 int mailer_queue_digest(struct store *store, const struct config *cfg,
 			int64_t since, int64_t until, int64_t now,
@@ -38,6 +44,22 @@ int mailer_queue_digest(struct store *store, const struct config *cfg,
  */
 int mailer_tick(struct store *store, const struct config *cfg, int64_t now,
 		int64_t *next_wakeup);
+
+/*
+ * mailer_tick() that also handles held items (reminders, expiry; the
+ * audit log of state_dir records expiry; NULL: not recorded).  The run
+ * loop calls this one.
+ */
+int mailer_tick_dir(struct store *store, const struct config *cfg,
+		    const char *state_dir, int64_t now, int64_t *next_wakeup);
+
+/*
+ * Append the footer every bot mail ends with (lang "en" or "zh"): that
+ * it is generated and can be wrong, that the bot gives no review tags,
+ * how to unsubscribe and get help, and who moderates it.  0 or -1.
+ */
+int mailer_footer(const struct config *cfg, const char *lang,
+		  struct buf *out);
 
 /*
  * Moderation (moderation.h).  All run in the caller's write txn.

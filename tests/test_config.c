@@ -24,7 +24,9 @@ static const char *const all_keys[] = {
 	"digest_schedule", "digest_timezone", "digest_lang", "llm_url",
 	"llm_model", "llm_api_key", "llm_timeout", "llm_max_tokens",
 	"llm_temperature", "llm_max_concurrent", "llm_token_budget",
-	"moderators", "moderation",
+	"moderators", "moderation", "moderation_deadline_hours",
+	"moderation_reminder_hours", "token_secret", "reply_to_list",
+	"rate_sender_per_hour", "rate_global_per_day",
 };
 
 static void
@@ -33,6 +35,7 @@ set_example_env(void)
 	setenv("KVMARM_IMAP_PASSWORD", "imap-secret-1", 1);
 	setenv("KVMARM_SMTP_PASSWORD", "smtp-secret-2", 1);
 	setenv("KVMARM_LLM_API_KEY", "llm-secret-3", 1);
+	setenv("KVMARM_TOKEN_SECRET", "token-secret-4", 1);
 }
 
 /* Write text to a fresh file with the given mode; returns its path. */
@@ -386,13 +389,18 @@ test_config_moderation_warning(void **state)
 	assert_true(has_error(errs, path, 2,
 			      "warning: moderation = digest "
 			      "but no moderators"));
-	assert_int_equal(count_lines(errs), 1);
+	assert_true(has_error(errs, path, 2,
+			      "warning: moderation = digest "
+			      "but no token_secret"));
+	assert_int_equal(count_lines(errs), 2);
 	config_release(&cfg);
 	free(errs);
 	free(path);
 
+	setenv("KVMARM_TOKEN_SECRET", "token-secret-4", 1);
 	assert_int_equal(load_text("moderation = all\n"
-				   "moderators = m@example.org\n",
+				   "moderators = m@example.org\n"
+				   "token_secret = env:KVMARM_TOKEN_SECRET\n",
 				   0600, &cfg, &errs, &path),
 			 0);
 	assert_string_equal(errs, "");

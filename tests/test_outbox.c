@@ -330,6 +330,14 @@ expected_body(struct store *s, int64_t now)
 	assert_int_equal(digest_render(&d, DIGEST_TEXT, &b), 0);
 	digest_release(&d);
 	store_abort(txn);
+	{
+		/* every bot mail ends with the footer */
+		struct config cfg;
+
+		cfg_base(&cfg, "smtp://127.0.0.1:1");
+		assert_int_equal(mailer_footer(&cfg, "zh", &b), 0);
+		config_release(&cfg);
+	}
 	return buf_detach(&b, NULL);
 }
 

@@ -74,6 +74,9 @@ write_configs() {
 bot@example.test:{PLAIN}botpass::::::
 alice@example.test:{PLAIN}alicepass::::::
 bob@example.test:{PLAIN}bobpass::::::
+bot2@example.test:{PLAIN}bot2pass::::::
+carol@example.test:{PLAIN}carolpass::::::
+eve@example.test:{PLAIN}evepass::::::
 EOF
 	chmod 644 "$T/users"
 
