@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{ "summarize", cmd_summarize, "print one thread's summary (LLM or offline)" },
 	{ "prompt-stats", cmd_prompt_stats, NULL },	/* hidden: scripts/bench */
 	{ "run", cmd_run, "the live bot: listen on IMAP, send digests (see docs)" },
+	{ "moderate", cmd_moderate, "list, show, approve or reject held mail" },
 	{ "check-config", cmd_check_config, "validate the configuration file" },
 	{ "subscribers", cmd_subscribers, "list, add or remove digest subscribers" },
 	{ "pause", cmd_pause, "stop all outgoing mail (--status: show the state)" },

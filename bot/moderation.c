@@ -534,8 +534,8 @@ moderation_put(struct store_txn *txn, const struct moderation_item *item)
 	if (!o)
 		return log_error("cannot encode moderation item %u: out of "
 				 "memory", item->id);
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						      JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!text) {
 		json_object_put(o);
 		return log_error("out of memory");
@@ -549,32 +549,118 @@ moderation_put(struct store_txn *txn, const struct moderation_item *item)
 
 /* --- holding and listing -------------------------------------------------- */
 
+struct ids {
+	unsigned *v;
+	size_t n, alloc;
+};
+
+static int
+collect_id(const void *key, size_t klen, const void *val, size_t vlen,
+	   void *ctx)
+{
+	struct ids *ids = ctx;
+	const char *k = key;
+	size_t plen = strlen(KEY_ITEM_PREFIX);
+	unsigned long id = 0;
+
+	if (klen < plen || memcmp(k, KEY_ITEM_PREFIX, plen))
+		return 1;	/* past the items */
+	if (klen != plen + 10) {
+		log_warn("moderation: key of %zu bytes skipped", klen);
+		return 0;
+	}
+	for (size_t i = plen; i < klen; i++) {
+		if (k[i] < '0' || k[i] > '9') {
+			log_warn("moderation: malformed item key skipped");
+			return 0;
+		}
+		id = id * 10 + (unsigned long)(k[i] - '0');
+	}
+	if (id < 1 || id > MAX_ID) {
+		log_warn("moderation: item key out of range skipped");
+		return 0;
+	}
+	if (ids->n == ids->alloc) {
+		size_t na = ids->alloc ? 2 * ids->alloc : 64;
+		unsigned *nv = realloc(ids->v, na * sizeof(*nv));
+
+		if (!nv)
+			return log_error("out of memory");
+		ids->v = nv;
+		ids->alloc = na;
+	}
+	ids->v[ids->n++] = (unsigned)id;
+	return 0;
+}
+
+/* The highest item id stored, 0 for none: 0, or -1 on error. */
+static int
+max_item_id(struct store_txn *txn, unsigned *out)
+{
+	struct ids ids = {0};
+
+	*out = 0;
+	if (store_kv_foreach(txn, STORE_DB_MODERATION, KEY_ITEM_PREFIX,
+			     strlen(KEY_ITEM_PREFIX), collect_id, &ids) < 0) {
+		free(ids.v);
+		return -1;
+	}
+	for (size_t i = 0; i < ids.n; i++)
+		if (ids.v[i] > *out)
+			*out = ids.v[i];
+	free(ids.v);
+	return 0;
+}
+
+/*
+ * The id for a new item: the "next_id" counter, unless it is damaged
+ * or names an item that exists (a restored backup, a hand edit); then
+ * one past the highest stored id, so no item is ever overwritten and
+ * a bad counter cannot stop every later hold.
+ */
 static int
 next_id(struct store_txn *txn, unsigned *out)
 {
 	const void *val;
 	size_t vlen;
-	char num[16], *end;
-	unsigned long n;
+	char num[16], key[32], *end;
+	unsigned long n = 0;
+	unsigned max;
 	int r;
 
 	r = store_kv_get(txn, STORE_DB_MODERATION, KEY_NEXT_ID,
 			 strlen(KEY_NEXT_ID), &val, &vlen);
 	if (r < 0)
 		return -1;
-	if (r == 1) {
-		*out = 1;
-		return 0;
+	if (r == 0 && vlen > 0 && vlen < sizeof(num)) {
+		memcpy(num, val, vlen);
+		num[vlen] = '\0';
+		errno = 0;
+		n = strtoul(num, &end, 10);
+		if (errno || *end || num[0] < '1' || num[0] > '9' ||
+		    n > MAX_ID)
+			n = 0;
 	}
-	if (vlen == 0 || vlen >= sizeof(num))
-		return log_error("moderation: corrupt next_id refused");
-	memcpy(num, val, vlen);
-	num[vlen] = '\0';
-	errno = 0;
-	n = strtoul(num, &end, 10);
-	if (errno || *end || num[0] < '1' || num[0] > '9' || n > MAX_ID)
-		return log_error("moderation: corrupt next_id refused");
-	*out = (unsigned)n;
+	if (r == 0 && n == 0)
+		log_warn("moderation: corrupt next_id ignored");
+	if (r == 1)
+		n = 1;
+	if (n) {
+		item_key((unsigned)n, key, sizeof(key));
+		r = store_kv_get(txn, STORE_DB_MODERATION, key, strlen(key),
+				 &val, &vlen);
+		if (r < 0)
+			return -1;
+		if (r == 1) {
+			*out = (unsigned)n;
+			return 0;
+		}
+		log_warn("moderation: next_id %lu is taken; using the next "
+			 "free id", n);
+	}
+	if (max_item_id(txn, &max) < 0)
+		return -1;
+	*out = max + 1;
 	return 0;
 }
 
@@ -631,50 +717,6 @@ moderation_hold(struct store_txn *txn, const struct config *cfg,
 		return -1;
 	log_info("moderation: item %u (%s) held until %lld", id,
 		 kind_name(item->kind), (long long)item->deadline);
-	return 0;
-}
-
-struct ids {
-	unsigned *v;
-	size_t n, alloc;
-};
-
-static int
-collect_id(const void *key, size_t klen, const void *val, size_t vlen,
-	   void *ctx)
-{
-	struct ids *ids = ctx;
-	const char *k = key;
-	size_t plen = strlen(KEY_ITEM_PREFIX);
-	unsigned long id = 0;
-
-	if (klen < plen || memcmp(k, KEY_ITEM_PREFIX, plen))
-		return 1;	/* past the items */
-	if (klen != plen + 10) {
-		log_warn("moderation: key of %zu bytes skipped", klen);
-		return 0;
-	}
-	for (size_t i = plen; i < klen; i++) {
-		if (k[i] < '0' || k[i] > '9') {
-			log_warn("moderation: malformed item key skipped");
-			return 0;
-		}
-		id = id * 10 + (unsigned long)(k[i] - '0');
-	}
-	if (id < 1 || id > MAX_ID) {
-		log_warn("moderation: item key out of range skipped");
-		return 0;
-	}
-	if (ids->n == ids->alloc) {
-		size_t na = ids->alloc ? 2 * ids->alloc : 64;
-		unsigned *nv = realloc(ids->v, na * sizeof(*nv));
-
-		if (!nv)
-			return log_error("out of memory");
-		ids->v = nv;
-		ids->alloc = na;
-	}
-	ids->v[ids->n++] = (unsigned)id;
 	return 0;
 }
 

@@ -31,5 +31,7 @@ int cmd_run(struct cli *cli, int argc, char **argv);
 int cmd_subscribers(struct cli *cli, int argc, char **argv);
 int cmd_pause(struct cli *cli, int argc, char **argv);
 int cmd_resume(struct cli *cli, int argc, char **argv);
+/* bot/cmd_moderate.c: held mail, list/show/approve/reject/edit */
+int cmd_moderate(struct cli *cli, int argc, char **argv);
 
 #endif

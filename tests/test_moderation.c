@@ -199,6 +199,19 @@ test_moderation_hold_and_roundtrip(void **state)
 	moderation_item_release(&got);
 
 	assert_int_equal(moderation_get(txn, 99, &got), 1);
+
+	/* A counter that names a stored item, or is damaged, overwrites
+	 * nothing: the new item gets one past the highest id. */
+	assert_int_equal(store_kv_put(txn, STORE_DB_MODERATION, "next_id", 7,
+				      "2", 1), 0);
+	assert_int_equal(hold_digest(f, txn, roots3, 1, T0), 4);
+	assert_int_equal(moderation_get(txn, 2, &got), 0);
+	assert_int_equal(got.n_threads, 2);
+	moderation_item_release(&got);
+	assert_int_equal(store_kv_put(txn, STORE_DB_MODERATION, "next_id", 7,
+				      "x1", 2), 0);
+	assert_int_equal(hold_digest(f, txn, roots3, 1, T0), 5);
+	assert_int_equal(hold_digest(f, txn, roots3, 1, T0), 6);
 	assert_int_equal(store_commit(txn), 0);
 	fx_free(f);
 }
@@ -438,7 +451,8 @@ test_moderation_reject_cli(void **state)
 	assert_int_equal(got.state, MODERATION_REJECTED);
 	assert_string_equal(got.decided_by, "cli:oliver");
 	assert_string_equal(got.reason,
-			    "summaries of \xe2\x80\x9cv3\xe2\x80\x9d are wrong");
+			    "summaries of \xe2\x80\x9cv3\xe2\x80\x9d "
+			    "are wrong");
 	moderation_item_release(&got);
 	assert_int_equal(moderation_decide(txn, &f->cfg, f->dir, 1, NULL,
 					   "cli:oliver", MODERATION_APPROVE,
