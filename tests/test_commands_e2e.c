@@ -618,7 +618,7 @@ test_e2e_moderation(void **state)
 	assert_int_equal(bot_cli(&b, &out, NULL, "moderate", "list", NULL,
 				 NULL, NULL),
 			 0);
-	assert_non_null(strstr(out, "approved"));
+	assert_non_null(strstr(out, "1 APPROVED digest"));
 	free(out);
 	free(tok);
 	bot_done(&b);
