@@ -215,6 +215,8 @@ thread(struct jb *jb, const struct digest *d, const struct digest_thread *dt)
 	add(jb, o, "status", status(jb, d, dt));
 	add(jb, o, "summary", str(jb, dt->summary));
 	add(jb, o, "summary_offline", boolean(jb, dt->summary_offline));
+	if (dt->summary_edited)
+		add(jb, o, "summary_edited", boolean(jb, 1));
 	for (size_t i = 0; i < dt->n_window; i++) {
 		const struct thread_msg *m = &t->msgs[dt->window[i]];
 		json_object *mo = obj(jb);

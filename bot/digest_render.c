@@ -832,7 +832,10 @@ md_thread(struct ctx *c, const struct digest_thread *dt, size_t num)
 		put(c, "\n");
 	free_lines(st, nst);
 
-	if (dt->summary_offline)
+	if (dt->summary_edited)
+		put(c, T(c, "#### ✍️ Summary (written by the moderators)\n\n",
+			 "#### ✍️ 摘要（由审核人撰写）\n\n"));
+	else if (dt->summary_offline)
 		put(c, T(c, "#### 🧾 Summary (offline, generated from the "
 			    "mails)\n\n",
 			 "#### 🧾 摘要（离线生成，依据邮件原文）\n\n"));
@@ -1272,7 +1275,10 @@ txt_thread(struct ctx *c, const struct digest_thread *dt, size_t num)
 	free_lines(st, nst);
 
 	put(c, "\n");
-	put(c, dt->summary_offline
+	put(c, dt->summary_edited
+		   ? T(c, "  Summary (written by the moderators):\n",
+		       "  摘要（由审核人撰写）：\n")
+	       : dt->summary_offline
 		   ? T(c, "  Summary (offline, generated from the mails):\n",
 		       "  摘要（离线生成，依据邮件原文）：\n")
 		   : T(c, "  AI summary:\n", "  AI 总结：\n"));

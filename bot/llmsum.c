@@ -369,6 +369,21 @@ llmsum_check(const char *answer, const char *lang, const char *material,
 	if (strcasestr(answer, "http://") || strcasestr(answer, "https://") ||
 	    strcasestr(answer, "www."))
 		return "the answer contains a URL";
+	/*
+	 * The bot never speaks for a reviewer: a tag line in a summary
+	 * could be copied into a commit as if someone had given it.
+	 */
+	{
+		static const char *const tags[] = {
+			"reviewed-by:", "acked-by:", "tested-by:",
+			"signed-off-by:", "reported-by:", "suggested-by:",
+			"co-developed-by:", "reviewed-and-tested-by:",
+		};
+
+		for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+			if (strcasestr(answer, tags[i]))
+				return "the answer contains a review tag line";
+	}
 	if ((r = check_addresses(answer, material)))
 		return r;
 	if ((r = check_names(answer, material, glossary)))

@@ -1118,6 +1118,7 @@ moderation_apply_edits(struct store_txn *txn,
 			free(dt->summary);
 			dt->summary = t;
 			dt->summary_offline = 0;
+			dt->summary_edited = 1;
 		} else if (e->what == MODERATION_REGENERATE) {
 			if (regenerate(txn, opt, d, dt) < 0)
 				return -1;

@@ -42,6 +42,7 @@ struct digest_thread {
 	size_t n_participants;	/* distinct senders, whole thread */
 	char *summary;		/* owned */
 	int summary_offline;	/* 1 when from the offline summarizer */
+	int summary_edited;	/* 1 when a moderator wrote it (fix <N>) */
 	size_t title;		/* index into thread.msgs of the mail whose
 				 * subject is the thread's title: the root
 				 * when stored, else the earliest mail */

@@ -83,6 +83,9 @@ int llmsum_forget(struct store_txn *txn, const char *root_id);
  *    en: CJK characters over 5% of the letters;
  *  - a line starting with '#' (a Markdown heading);
  *  - "http://", "https://" or "www." anywhere;
+ *  - a trailer written as such ("Reviewed-by:", "Acked-by:",
+ *    "Tested-by:", "Signed-off-by:", ... with the colon): the bot never
+ *    gives or passes on a tag as if it were someone's;
  *  - an e-mail address or @name not in the material;
  *  - a person's name: two capitalised ASCII words ("Marc Zyngier"),
  *    the first not a common sentence opener, where the material holds

@@ -486,6 +486,14 @@ test_llmsum_check(void **state)
 	assert_non_null(llmsum_check("See www.kernel.org for it.", "en", mat,
 				     NULL));
 	assert_non_null(llmsum_check("ok\n## Heading\ntext", "en", mat, NULL));
+	/* a tag line, even one the mails hold, is never passed on */
+	assert_string_equal(llmsum_check("Oliver Upton reviewed it.\n"
+					 "Reviewed-by: Oliver Upton "
+					 "<oliver.upton@linux.dev>",
+					 "en", mat, NULL),
+			    "the answer contains a review tag line");
+	assert_non_null(llmsum_check("The series is acked-by: Marc Zyngier",
+				     "en", mat, NULL));
 	assert_non_null(llmsum_check("Will Deacon acked it.", "en", mat,
 				     NULL));
 	assert_non_null(llmsum_check("Mail maz@example.com now.", "en", mat,

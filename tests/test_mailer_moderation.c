@@ -334,6 +334,8 @@ test_mailer_release_edits(void **state)
 	/* the dropped thread is gone, the fixed text is in, no numbers */
 	assert_null(strstr(list->m.body, first));
 	assert_non_null(strstr(list->m.body, "A summary a maintainer wrote."));
+	assert_non_null(strstr(list->m.body, "Summary (written by the "
+					     "moderators):"));
 	assert_null(strstr(list->m.body, "<2> "));
 	assert_non_null(strstr(list->m.body, "Unsubscribe: mail "
 					     "bot+unsubscribe@example.test"));
