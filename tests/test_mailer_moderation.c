@@ -25,14 +25,9 @@
 #define NOW (UNTIL + 300)
 #define MAX_OUT 16
 
-struct out {
-	char *rcpt;
-	char *key;
-	struct message m;
-};
-
+/* The outbox, read back (testutil.h). */
 struct outs {
-	struct out v[MAX_OUT];
+	struct test_outbox_mail *v;
 	size_t n;
 };
 
@@ -98,50 +93,21 @@ teardown(void **state)
 	return 0;
 }
 
-static int
-collect(const void *key, size_t klen, const void *val, size_t vlen, void *ctx)
-{
-	struct outs *o = ctx;
-	const char *v = val, *end = v + vlen, *nl[3], *p = v;
-	struct out *x;
-
-	if (klen < 2 || memcmp(key, "m:", 2))
-		return 1;
-	assert_true(o->n < MAX_OUT);
-	for (int i = 0; i < 3; i++) {
-		nl[i] = memchr(p, '\n', (size_t)(end - p));
-		assert_non_null(nl[i]);
-		p = nl[i] + 1;
-	}
-	x = &o->v[o->n++];
-	x->key = strndup(nl[0] + 1, (size_t)(nl[1] - nl[0] - 1));
-	x->rcpt = strndup(nl[1] + 1, (size_t)(nl[2] - nl[1] - 1));
-	assert_int_equal(message_parse(p, (size_t)(end - p), &x->m, NULL), 0);
-	return 0;
-}
-
 static struct outs *
 outbox(struct fx *f)
 {
 	struct outs *o = calloc(1, sizeof(*o));
-	struct store_txn *txn;
 
 	assert_non_null(o);
-	assert_int_equal(store_begin(f->store, 0, &txn), 0);
-	assert_true(store_kv_foreach(txn, STORE_DB_OUTBOX, "m:", 2, collect,
-				     o) >= 0);
-	store_abort(txn);
+	o->n = test_outbox_read(f->store, &o->v);
+	assert_true(o->n <= MAX_OUT);
 	return o;
 }
 
 static void
 outs_free(struct outs *o)
 {
-	for (size_t i = 0; i < o->n; i++) {
-		free(o->v[i].key);
-		free(o->v[i].rcpt);
-		message_release(&o->v[i].m);
-	}
+	test_outbox_free(o->v, o->n);
 	free(o);
 }
 
@@ -155,7 +121,7 @@ count_subject(const struct outs *o, const char *needle)
 	return n;
 }
 
-static const struct out *
+static const struct test_outbox_mail *
 to(const struct outs *o, const char *rcpt, const char *subject)
 {
 	for (size_t i = 0; i < o->n; i++)
@@ -181,7 +147,7 @@ test_mailer_hold_draft(void **state)
 {
 	struct fx *f = *state;
 	struct moderation_item it;
-	const struct out *x;
+	const struct test_outbox_mail *x;
 	struct outs *o;
 	char tok[TOKEN_MAX];
 
@@ -284,7 +250,7 @@ test_mailer_release_edits(void **state)
 	struct fx *f = *state;
 	struct moderation_item it;
 	struct store_txn *txn;
-	const struct out *list, *zed;
+	const struct test_outbox_mail *list, *zed;
 	const char *why = NULL;
 	struct outs *o;
 	char first[300];

@@ -51,18 +51,9 @@ struct fx {
 	struct config cfg;
 };
 
-/* One mail in the outbox, parsed back. */
-struct out {
-	char state;
-	char *key;
-	char *rcpt;
-	char *raw;
-	size_t len;
-	struct message m;
-};
-
+/* The outbox, read back (testutil.h). */
 struct outs {
-	struct out v[MAX_OUT];
+	struct test_outbox_mail *v;
 	size_t n;
 };
 
@@ -241,59 +232,22 @@ run(struct fx *f, int64_t now)
 	return r;
 }
 
-static int
-collect_out(const void *key, size_t klen, const void *val, size_t vlen,
-	    void *ctx)
-{
-	struct outs *o = ctx;
-	const char *v = val, *end = v + vlen, *nl[3], *p = v;
-	struct out *x;
-
-	if (klen < 2 || memcmp(key, "m:", 2))
-		return 1;
-	assert_true(o->n < MAX_OUT);
-	for (int i = 0; i < 3; i++) {
-		nl[i] = memchr(p, '\n', (size_t)(end - p));
-		assert_non_null(nl[i]);
-		p = nl[i] + 1;
-	}
-	x = &o->v[o->n++];
-	x->state = v[0];
-	x->key = strndup(nl[0] + 1, (size_t)(nl[1] - nl[0] - 1));
-	x->rcpt = strndup(nl[1] + 1, (size_t)(nl[2] - nl[1] - 1));
-	x->len = (size_t)(end - p);
-	x->raw = malloc(x->len + 1);
-	assert_true(x->key && x->rcpt && x->raw);
-	memcpy(x->raw, p, x->len);
-	x->raw[x->len] = '\0';
-	assert_int_equal(message_parse(x->raw, x->len, &x->m, NULL), 0);
-	return 0;
-}
-
 /* Everything in the outbox, parsed. */
 static struct outs *
 outbox(struct fx *f)
 {
 	struct outs *o = calloc(1, sizeof(*o));
-	struct store_txn *txn;
 
 	assert_non_null(o);
-	assert_int_equal(store_begin(f->store, 0, &txn), 0);
-	assert_true(store_kv_foreach(txn, STORE_DB_OUTBOX, "m:", 2,
-				     collect_out, o) >= 0);
-	store_abort(txn);
+	o->n = test_outbox_read(f->store, &o->v);
+	assert_true(o->n <= MAX_OUT);
 	return o;
 }
 
 static void
 outs_free(struct outs *o)
 {
-	for (size_t i = 0; i < o->n; i++) {
-		free(o->v[i].key);
-		free(o->v[i].rcpt);
-		free(o->v[i].raw);
-		message_release(&o->v[i].m);
-	}
+	test_outbox_free(o->v, o->n);
 	free(o);
 }
 
@@ -308,10 +262,10 @@ count_to(const struct outs *o, const char *rcpt)
 }
 
 /* The only mail to rcpt; fails when there is not exactly one. */
-static const struct out *
+static const struct test_outbox_mail *
 only_to(const struct outs *o, const char *rcpt)
 {
-	const struct out *x = NULL;
+	const struct test_outbox_mail *x = NULL;
 
 	for (size_t i = 0; i < o->n; i++)
 		if (!strcmp(o->v[i].rcpt, rcpt)) {
@@ -323,10 +277,10 @@ only_to(const struct outs *o, const char *rcpt)
 }
 
 /* The answer threaded under the request irt, or NULL. */
-static const struct out *
+static const struct test_outbox_mail *
 answer_to(const struct outs *o, const char *irt)
 {
-	const struct out *x = NULL;
+	const struct test_outbox_mail *x = NULL;
 
 	for (size_t i = 0; i < o->n; i++)
 		if (!strcmp(o->v[i].m.in_reply_to, irt)) {
@@ -347,7 +301,7 @@ has_ref(const struct message *m, const char *id)
 
 /* The properties every answer of the bot has. */
 static void
-check_answer(const struct out *x, const char *to)
+check_answer(const struct test_outbox_mail *x, const char *to)
 {
 	assert_int_equal(x->state, OUTBOX_QUEUED);
 	assert_string_equal(x->rcpt, to);
@@ -400,7 +354,7 @@ static void
 test_responder_summarize_reply(void **state)
 {
 	struct fx *f = *state;
-	const struct out *x;
+	const struct test_outbox_mail *x;
 	struct outs *o;
 	size_t q, d;
 
@@ -441,7 +395,7 @@ static void
 test_responder_summarize_by_id(void **state)
 {
 	struct fx *f = *state;
-	const struct out *x;
+	const struct test_outbox_mail *x;
 	struct outs *o;
 
 	/* a fresh mail naming the 3rd mail by its lore URL */
@@ -595,7 +549,7 @@ static void
 test_responder_unknown(void **state)
 {
 	struct fx *f = *state;
-	const struct out *x;
+	const struct test_outbox_mail *x;
 	struct outs *o;
 
 	ask(f, "alice@example.test", "unk-1@example.test", "frobnicate\n");
@@ -642,7 +596,7 @@ static void
 test_responder_no_message_id(void **state)
 {
 	struct fx *f = *state;
-	const struct out *x;
+	const struct test_outbox_mail *x;
 	struct store_txn *txn;
 	struct message msg;
 	struct outs *o;
@@ -686,7 +640,7 @@ test_responder_no_message_id(void **state)
 static void
 confirm_token(struct fx *f, const char *addr, char *tok)
 {
-	const struct out *x;
+	const struct test_outbox_mail *x;
 	struct outs *o = outbox(f);
 	size_t n = 0;
 
@@ -725,7 +679,7 @@ test_responder_subscribe(void **state)
 {
 	struct fx *f = *state;
 	char tok[TOKEN_MAX], lang[3], purpose[TOKEN_PURPOSE_MAX + 1];
-	const struct out *x;
+	const struct test_outbox_mail *x;
 	struct outs *o;
 
 	ask(f, "Dave <dave@example.test>", "sub-1@example.test",
@@ -801,7 +755,7 @@ test_responder_unsubscribe(void **state)
 	struct fx *f = *state;
 	char tok[TOKEN_MAX];
 	struct store_txn *txn;
-	const struct out *x;
+	const struct test_outbox_mail *x;
 	struct outs *o;
 	struct buf b;
 
@@ -912,7 +866,7 @@ test_responder_moderation(void **state)
 	char tok[TOKEN_MAX], line[256], *audit, path[4096];
 	struct store_txn *txn;
 	struct outbox_item oi;
-	const struct out *x;
+	const struct test_outbox_mail *x;
 	struct outs *o;
 	unsigned id;
 
@@ -1009,7 +963,7 @@ test_responder_held_answer(void **state)
 	struct fx *f = *state;
 	struct moderation_item item;
 	struct store_txn *txn;
-	const struct out *x;
+	const struct test_outbox_mail *x;
 	char line[256];
 	const char *tag;
 	unsigned id;
@@ -1060,7 +1014,7 @@ test_responder_lang(void **state)
 {
 	struct fx *f = *state;
 	struct store_txn *txn;
-	const struct out *x;
+	const struct test_outbox_mail *x;
 	struct outs *o;
 
 	assert_int_equal(store_begin(f->store, 1, &txn), 0);

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "store.h"
 #include "testutil.h"
 
 const char *
@@ -154,4 +155,74 @@ test_run_bot(char *const argv[], char **out, char **err)
 	close(ofd);
 	close(efd);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+struct outbox_read {
+	struct test_outbox_mail *v;
+	size_t n, alloc;
+};
+
+/* A value is "state\nkey\nrcpt\nmail"; see outbox.h. */
+static int
+outbox_collect(const void *key, size_t klen, const void *val, size_t vlen,
+	       void *ctx)
+{
+	struct outbox_read *o = ctx;
+	const char *v = val, *end = v + vlen, *nl[3], *p = v;
+	struct test_outbox_mail *x;
+
+	if (klen < 2 || memcmp(key, "m:", 2))
+		return 1;
+	for (int i = 0; i < 3; i++) {
+		nl[i] = memchr(p, '\n', (size_t)(end - p));
+		assert_non_null(nl[i]);
+		p = nl[i] + 1;
+	}
+	if (o->n == o->alloc) {
+		size_t na = o->alloc ? o->alloc * 2 : 16;
+		struct test_outbox_mail *nv = realloc(o->v, na * sizeof(*nv));
+
+		assert_non_null(nv);
+		o->v = nv;
+		o->alloc = na;
+	}
+	x = &o->v[o->n];
+	memset(x, 0, sizeof(*x));
+	x->state = v[0];
+	x->key = strndup(nl[0] + 1, (size_t)(nl[1] - nl[0] - 1));
+	x->rcpt = strndup(nl[1] + 1, (size_t)(nl[2] - nl[1] - 1));
+	x->len = (size_t)(end - p);
+	x->raw = malloc(x->len + 1);
+	assert_true(x->key && x->rcpt && x->raw);
+	memcpy(x->raw, p, x->len);
+	x->raw[x->len] = '\0';
+	assert_int_equal(message_parse(x->raw, x->len, &x->m, NULL), 0);
+	o->n++;
+	return 0;
+}
+
+size_t
+test_outbox_read(struct store *s, struct test_outbox_mail **out)
+{
+	struct outbox_read o = { NULL, 0, 0 };
+	struct store_txn *txn;
+
+	assert_int_equal(store_begin(s, 0, &txn), 0);
+	assert_true(store_kv_foreach(txn, STORE_DB_OUTBOX, "m:", 2,
+				     outbox_collect, &o) >= 0);
+	store_abort(txn);
+	*out = o.v;
+	return o.n;
+}
+
+void
+test_outbox_free(struct test_outbox_mail *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].rcpt);
+		free(v[i].raw);
+		message_release(&v[i].m);
+	}
+	free(v);
 }
