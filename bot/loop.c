@@ -200,6 +200,26 @@ wait_events(struct loop *l, int fd, int64_t deadline)
 	return r > 0 && fd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR));
 }
 
+/*
+ * Stay in IDLE until the server says something, a signal comes or the
+ * renewal is due; the mailer's timers (answers, digests, retries) are
+ * served meanwhile, since they need the store and SMTP, not the IMAP
+ * connection.
+ */
+static void
+idle_wait(struct loop *l, int fd)
+{
+	int64_t renew = mono() + IMAP_IDLE_RENEW_SECONDS;
+
+	for (;;) {
+		int r = wait_events(l, fd, renew);
+
+		if (r != 0 || l->stop || l->reload || mono() >= renew)
+			return;
+		run_mailer(l);
+	}
+}
+
 static void
 step(struct loop *l)
 {
@@ -222,7 +242,7 @@ step(struct loop *l)
 		}
 		log_debug("idle in %s", imap_mailbox(l->im));
 		if (!buffered)
-			wait_events(l, fd, mono() + IMAP_IDLE_RENEW_SECONDS);
+			idle_wait(l, fd);
 		if (imap_idle_stop(l->im) < 0) {
 			drop_connection(l);
 			return;
