@@ -459,7 +459,12 @@ store_one(struct store_txn *txn, const struct config *cfg, const char *raw,
 			 why ? why : "unparsable");
 		return 0;
 	}
-	r = inbox_accept(txn, cfg, &msg, raw, len, NULL);
+	/* the commands mailbox (loop.c opens it with imap_url set to it) */
+	if (*cfg->commands_imap_url &&
+	    !strcmp(cfg->imap_url, cfg->commands_imap_url))
+		r = inbox_accept_request(txn, cfg, &msg, raw, len, NULL);
+	else
+		r = inbox_accept(txn, cfg, &msg, raw, len, NULL);
 	message_release(&msg);
 	return r;
 }

@@ -124,6 +124,29 @@ inbox_accept(struct store_txn *txn, const struct config *cfg,
 }
 
 int
+inbox_accept_request(struct store_txn *txn, const struct config *cfg,
+		     const struct message *msg, const char *raw, size_t len,
+		     int *queued)
+{
+	int r = 0;
+
+	if (queued)
+		*queued = 0;
+	if (*cfg->bot_address && addressed_to_bot(cfg, msg) &&
+	    !command_is_bot_address(msg->from_addr, cfg->bot_address))
+		r = queue(txn, msg, raw, len);
+	else
+		log_debug("inbox: <%s> in the commands mailbox is not for the "
+			  "bot: ignored",
+			  msg->message_id);
+	if (r < 0)
+		return -1;
+	if (queued)
+		*queued = r;
+	return 0;
+}
+
+int
 inbox_done(struct store_txn *txn, const char *qkey, int64_t now)
 {
 	char dkey[INBOX_KEY_MAX];

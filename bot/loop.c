@@ -32,6 +32,15 @@ struct loop {
 	const char *state_dir;
 	struct store *store;
 	struct imap *im;
+	/*
+	 * The commands mailbox (commands_imap_url), polled: its own
+	 * connection, opened with ccfg, a copy of *cfg whose imap_url,
+	 * imap_user and imap_password are the commands_* ones (borrowed
+	 * pointers: never released).
+	 */
+	struct imap *cim;
+	struct config ccfg;
+	int64_t next_cpoll;	/* monotonic */
 	int sfd;
 	int stop;
 	int reload;
@@ -102,6 +111,40 @@ catch_up(struct loop *l, const char *what)
 }
 
 static void
+close_commands(struct loop *l)
+{
+	imap_close(l->cim);
+	l->cim = NULL;
+}
+
+/* Poll the commands mailbox when due: connect or NOOP, then catch up. */
+static void
+poll_commands(struct loop *l)
+{
+	const struct config *cfg = l->cfg;
+	size_t n = 0;
+
+	if (!*cfg->commands_imap_url || mono() < l->next_cpoll)
+		return;
+	l->next_cpoll = mono() + cfg->imap_poll_seconds;
+	l->ccfg = *cfg;
+	l->ccfg.imap_url = cfg->commands_imap_url;
+	l->ccfg.imap_user = cfg->commands_imap_user;
+	l->ccfg.imap_password = cfg->commands_imap_password;
+	if (!l->cim) {
+		if (imap_open(&l->ccfg, &l->cim) < 0) {
+			l->cim = NULL;	/* logged; next poll tries again */
+			return;
+		}
+	} else if (imap_noop(l->cim) < 0) {
+		close_commands(l);
+		return;
+	}
+	if (imap_catch_up(l->cim, l->store, should_stop, l, &n) < 0)
+		close_commands(l);
+}
+
+static void
 try_connect(struct loop *l)
 {
 	if (imap_open(l->cfg, &l->im) < 0) {
@@ -137,6 +180,8 @@ reload(struct loop *l)
 	/* the IMAP settings may have changed: connect again, now */
 	imap_close(l->im);
 	l->im = NULL;
+	close_commands(l);
+	l->next_cpoll = 0;
 	l->backoff = LOOP_BACKOFF_MIN;
 	l->next_connect = 0;
 	l->mailer_next = 0;
@@ -184,6 +229,8 @@ timeout_ms(struct loop *l, int64_t imap_deadline)
 	}
 	if (imap_deadline && imap_deadline - m < wait)
 		wait = imap_deadline - m;
+	if (*l->cfg->commands_imap_url && l->next_cpoll - m < wait)
+		wait = l->next_cpoll - m;
 	return wait <= 0 ? 0 : (int)(wait * 1000);
 }
 
@@ -200,11 +247,33 @@ wait_events(struct loop *l, int fd, int64_t deadline)
 	return r > 0 && fd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR));
 }
 
+/*
+ * Stay in IDLE until the server says something, a signal comes or the
+ * renewal is due; the mailer's timers (answers, digests, retries) are
+ * served meanwhile, since they need the store and SMTP, not the IMAP
+ * connection.
+ */
+static void
+idle_wait(struct loop *l, int fd)
+{
+	int64_t renew = mono() + IMAP_IDLE_RENEW_SECONDS;
+
+	for (;;) {
+		int r = wait_events(l, fd, renew);
+
+		if (r != 0 || l->stop || l->reload || mono() >= renew)
+			return;
+		poll_commands(l);
+		run_mailer(l);
+	}
+}
+
 static void
 step(struct loop *l)
 {
 	int imap_on = *l->cfg->imap_url != 0;
 
+	poll_commands(l);
 	run_mailer(l);
 	if (imap_on && !l->im && mono() >= l->next_connect)
 		try_connect(l);
@@ -222,7 +291,7 @@ step(struct loop *l)
 		}
 		log_debug("idle in %s", imap_mailbox(l->im));
 		if (!buffered)
-			wait_events(l, fd, mono() + IMAP_IDLE_RENEW_SECONDS);
+			idle_wait(l, fd);
 		if (imap_idle_stop(l->im) < 0) {
 			drop_connection(l);
 			return;
@@ -276,6 +345,7 @@ loop_run(struct config *cfg, const char *config_path, const char *state_dir)
 			reload(&l);
 	}
 	imap_close(l.im);
+	close_commands(&l);
 	store_close(l.store);
 	close(l.sfd);
 	log_info("stopped");

@@ -193,6 +193,20 @@ answer(struct job *j, const char *text)
 	return r;
 }
 
+/*
+ * answer() when the sender is still under the per-address limit of
+ * bucket (3 a day); 0 also when over it, -1 on a store error.
+ */
+static int
+answer_limited(struct job *j, const char *bucket, const char *text)
+{
+	int r = limit(j, bucket, j->from, 3, 86400);
+
+	if (r <= 0)
+		return r;
+	return answer(j, text) < 0 ? -1 : 0;
+}
+
 /* ---- help --------------------------------------------------------- */
 
 static int
@@ -476,9 +490,7 @@ do_subscribe(struct job *j, const struct command *c)
 		snprintf(buf, sizeof(buf),
 			 "%s is already subscribed to the %s digest.\n",
 			 j->from, lang_name(lang));
-		return limit(j, "confirm", j->from, 3, 86400) > 0
-			       ? (answer(j, buf) < 0 ? -1 : 0)
-			       : 0;
+		return answer_limited(j, "confirm", buf);
 	}
 	snprintf(purpose, sizeof(purpose), "sub-%s", lang);
 	snprintf(what, sizeof(what),
@@ -526,8 +538,9 @@ do_confirm(struct job *j, const char *tok)
 	if (r != TOKEN_VALID) {
 		log_warn("responder: %s token from %s refused (%s)", purpose,
 			 j->from, r == TOKEN_EXPIRED ? "expired" : "not valid");
-		if (limit(j, "confirm", j->from, 3, 86400) <= 0)
-			return 0;
+		r = limit(j, "confirm", j->from, 3, 86400);
+		if (r <= 0)
+			return r;
 		snprintf(buf, sizeof(buf),
 			 r == TOKEN_EXPIRED
 				 ? "This confirmation has expired. Send "
@@ -570,9 +583,7 @@ do_unsubscribe(struct job *j, const struct command *c)
 	if (r == 1) {
 		snprintf(what, sizeof(what), "%s is not subscribed.\n",
 			 j->from);
-		return limit(j, "confirm", j->from, 3, 86400) > 0
-			       ? (answer(j, what) < 0 ? -1 : 0)
-			       : 0;
+		return answer_limited(j, "confirm", what);
 	}
 	if (!*j->cfg->token_secret)	/* no way to confirm: do it */
 		return unsubscribe_now(j);

@@ -28,6 +28,15 @@ struct config {
 	char *imap_password;	/* secret: never logged */
 	char *imap_ca_file;
 	int imap_poll_seconds;	/* NOOP polling when no IDLE; default 60 */
+	/*
+	 * A second mailbox for mail to the bot, polled every
+	 * imap_poll_seconds, when imap_url follows a read-only archive
+	 * (public-inbox-imapd); "" = commands arrive in imap_url's box.
+	 * TLS settings (imap_starttls, imap_ca_file) are shared.
+	 */
+	char *commands_imap_url;
+	char *commands_imap_user;
+	char *commands_imap_password;	/* secret */
 
 	char *smtp_url;		/* smtps://HOST:PORT or smtp://HOST:PORT */
 	int smtp_starttls;	/* for smtp:// URLs; default yes */

@@ -47,6 +47,15 @@ int inbox_accept(struct store_txn *txn, const struct config *cfg,
 		 const struct message *msg, const char *raw, size_t len,
 		 int *queued);
 
+/*
+ * The same for a mailbox that only receives mail to the bot
+ * (commands_imap_url): nothing is archived; mail to the bot is queued
+ * as above, anything else is ignored.  Returns 0, or -1 on error.
+ */
+int inbox_accept_request(struct store_txn *txn, const struct config *cfg,
+			 const struct message *msg, const char *raw,
+			 size_t len, int *queued);
+
 /* The key of message_id with prefix 'q' or 'd' into out (INBOX_KEY_MAX). */
 void inbox_key(char prefix, const char *message_id, char *out);
 

@@ -712,10 +712,96 @@ test_e2e_flood(void **state)
 	bot_done(&b);
 }
 
+/* ---- the list from public-inbox, requests from a second mailbox ------ */
+
+static void
+test_e2e_public_inbox_commands(void **state)
+{
+	const char *mt = e2e_setup("public-inbox + commands mailbox");
+	char text[4096], id[128], *out = NULL;
+	struct bot b;
+
+	(void)state;
+	if (!mt)
+		skip();
+	/* the state gets its list mail from public-inbox-imapd only */
+	memset(&b, 0, sizeof(b));
+	b.addr = "bot@example.test";
+	b.dir = test_tmpdir("cmd-e2e-pi");
+	assert_non_null(b.dir);
+	snprintf(b.conf, sizeof(b.conf), "%s/bot.conf", b.dir);
+	snprintf(b.log, sizeof(b.log), "%s/bot.log", b.dir);
+	snprintf(text, sizeof(text),
+		 "state_dir = %s/state\n"
+		 "imap_url = imap://127.0.0.1:%s/%s.*\n"
+		 "imap_starttls = no\n"
+		 "imap_poll_seconds = 5\n"
+		 "imap_ca_file = %s/ssl/cert.pem\n"
+		 "commands_imap_url = imaps://127.0.0.1:%s/INBOX\n"
+		 "commands_imap_user = bot@example.test\n"
+		 "commands_imap_password = botpass\n"
+		 "smtp_url = smtp://127.0.0.1:%s\n"
+		 "smtp_user = bot@example.test\n"
+		 "smtp_password = botpass\n"
+		 "smtp_ca_file = %s/ssl/cert.pem\n"
+		 "bot_address = bot@example.test\n",
+		 b.dir, getenv("PI_IMAP_PORT") ? getenv("PI_IMAP_PORT") : "14144",
+		 getenv("PI_NEWSGROUP") ? getenv("PI_NEWSGROUP") : "test.kvmarm",
+		 mt, getenv("IMAPS_PORT") ? getenv("IMAPS_PORT") : "14993",
+		 getenv("SUBMIT_PORT") ? getenv("SUBMIT_PORT") : "14587", mt);
+	assert_int_equal(test_write_file(b.conf, text, strlen(text)), 0);
+	assert_int_equal(chmod(b.conf, 0600), 0);
+	/* a Bcc in the commands mailbox: not for the bot, not the list */
+	assert_int_equal(e2e_smtp_send("bob@example.test", "bot@example.test",
+				       "From: bob@example.test\r\n"
+				       "To: someone@example.test\r\n"
+				       "Message-ID: <pi-noise@example.test>\r\n"
+				       "Subject: [PATCH] not list mail\r\n"
+				       "\r\n"
+				       "summarize\r\n"),
+			 0);
+	bot_start(&b);
+	/* a request about the seed mail public-inbox serves */
+	snprintf(id, sizeof(id), "pi-req.%ld@example.test", (long)getpid());
+	send_mail("Alice <alice@example.test>", "bot@example.test", id,
+		  "Re: [PATCH] KVM: arm64: first mail of the test inbox",
+		  "pi-seed-1@example.test", NULL, "summarize\r\n");
+	assert_int_equal(e2e_wait_mails("alice@example.test", "alicepass",
+					"In-Reply-To", id, 1, WAIT),
+			 1);
+	bot_stop(&b);
+	{
+		char *argv[] = { "-c", b.conf, "show", id, NULL };
+
+		/* requests are never archived from the commands mailbox */
+		assert_int_equal(test_run_bot(argv, &out, NULL), 1);
+		free(out);
+	}
+	{
+		char *argv[] = { "-c", b.conf, "show", "pi-noise@example.test",
+				 NULL };
+
+		assert_int_equal(test_run_bot(argv, &out, NULL), 1);
+		free(out);
+	}
+	assert_int_equal(e2e_count_in_file(b.log, "queued for the responder"),
+			 1);
+	{
+		char *argv[] = { "-c", b.conf, "show", "pi-seed-1@example.test",
+				 NULL };
+
+		assert_int_equal(test_run_bot(argv, &out, NULL), 0);
+		free(out);
+	}
+	bot_done(&b);
+}
+
 TEST_LIST(commands_e2e,
 	  cmocka_unit_test_teardown(test_e2e_summarize_reply, kill_live),
 	  cmocka_unit_test_teardown(test_e2e_subscribe_digest_unsubscribe,
 				    kill_live),
 	  cmocka_unit_test_teardown(test_e2e_moderation, kill_live),
 	  cmocka_unit_test_teardown(test_e2e_two_bots_no_loop, kill_live),
-	  cmocka_unit_test_teardown(test_e2e_flood, kill_live));
+	  cmocka_unit_test_teardown(test_e2e_flood, kill_live),
+	  cmocka_unit_test_teardown(test_e2e_public_inbox_commands,
+				    kill_live));

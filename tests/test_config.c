@@ -26,7 +26,8 @@ static const char *const all_keys[] = {
 	"llm_temperature", "llm_max_concurrent", "llm_token_budget",
 	"moderators", "moderation", "moderation_deadline_hours",
 	"moderation_reminder_hours", "token_secret", "reply_to_list",
-	"rate_sender_per_hour", "rate_global_per_day",
+	"rate_sender_per_hour", "rate_global_per_day", "commands_imap_url",
+	"commands_imap_user", "commands_imap_password",
 };
 
 static void
