@@ -7,17 +7,47 @@
  * into it, public-inbox-imapd.  They skip, visibly, when MAILTEST_DIR is
  * unset.  Every wait is a poll with a deadline, never a fixed sleep.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 
-#include "e2eutil.h"
+#include <curl/curl.h>
+
 #include "store.h"
 #include "testutil.h"
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+nap(void)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static const char *
+bot_binary(void)
+{
+	const char *b = getenv("KVMARM_TEST_BOT");
+
+	return b && *b ? b : TEST_BOT;
+}
 
 static const char *
 env_or(const char *name, const char *dflt)
@@ -39,19 +69,87 @@ write_config(const char *dir, const char *body)
 	return path;
 }
 
-/*
- * e2e_start_bot() appends to logpath; every test here counts lines of
- * one run, so the log is emptied first.
- */
+/* Start `kvmarm-bot -c conf run` with stderr into logpath. */
 static pid_t
 start_bot(const char *conf, const char *logpath)
 {
-	pid_t pid;
+	pid_t pid = fork();
 
-	assert_int_equal(test_write_file(logpath, "", 0), 0);
-	pid = e2e_start_bot(conf, logpath);
-	assert_true(pid > 0);
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0)
+			_exit(127);
+		dup2(fd, 2);
+		dup2(fd, 1);
+		execl(bot_binary(), bot_binary(), "-c", conf, "run",
+		      (char *)NULL);
+		_exit(127);
+	}
 	return pid;
+}
+
+/* SIGTERM the bot and return its exit status (-1: killed/hung). */
+static int
+stop_bot(pid_t pid)
+{
+	int st;
+	double end = now_s() + 20;
+
+	kill(pid, SIGTERM);
+	while (now_s() < end) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		nap();
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+/* Wait until the log holds needle; 1 found, 0 deadline passed. */
+static int
+wait_log(const char *logpath, const char *needle, double secs)
+{
+	double end = now_s() + secs;
+
+	do {
+		char *s = test_read_file(logpath, NULL);
+		int hit = s && strstr(s, needle);
+		free(s);
+		if (hit)
+			return 1;
+		nap();
+	} while (now_s() < end);
+	return 0;
+}
+
+static int count_in_log(const char *logpath, const char *needle);
+
+/* Wait until needle is in the log at least n times; 1, or 0 (deadline). */
+static int
+wait_log_count(const char *logpath, const char *needle, int n, double secs)
+{
+	double end = now_s() + secs;
+
+	do {
+		if (count_in_log(logpath, needle) >= n)
+			return 1;
+		nap();
+	} while (now_s() < end);
+	return 0;
+}
+
+static int
+count_in_log(const char *logpath, const char *needle)
+{
+	char *s = test_read_file(logpath, NULL), *p;
+	int n = 0;
+
+	for (p = s; p && (p = strstr(p, needle)); p++)
+		n++;
+	free(s);
+	return n;
 }
 
 /* Sum of "N message(s) stored" lines: what the bot says it stored. */
@@ -107,11 +205,32 @@ store_count(const char *state)
 	return n;
 }
 
-/* A short mail from alice to the bot, through OpenSMTPD. */
-static int
-smtp_send(const char *id, const char *subject)
+/* --- SMTP delivery through OpenSMTPD ------------------------------- */
+
+struct upload {
+	const char *p;
+	size_t left;
+};
+
+static size_t
+read_cb(char *buf, size_t size, size_t n, void *ctx)
 {
-	char mail[1024];
+	struct upload *u = ctx;
+	size_t k = size * n < u->left ? size * n : u->left;
+
+	memcpy(buf, u->p, k);
+	u->p += k;
+	u->left -= k;
+	return k;
+}
+
+static int
+smtp_send(CURL *c, const char *id, const char *subject)
+{
+	char mail[1024], url[64];
+	struct curl_slist *rcpt = curl_slist_append(NULL, "bot@example.test");
+	struct upload u;
+	int r;
 
 	snprintf(mail, sizeof(mail),
 		 "Date: Thu, 26 Nov 2026 03:00:00 +0000\r\n"
@@ -122,7 +241,19 @@ smtp_send(const char *id, const char *subject)
 		 "\r\n"
 		 "Test mail written for the kvmarm-bot listener test.\r\n",
 		 id, subject);
-	return e2e_smtp_send("alice@example.test", "bot@example.test", mail);
+	u.p = mail;
+	u.left = strlen(mail);
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%s",
+		 env_or("SMTP_PORT", "14025"));
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, "alice@example.test");
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+	curl_easy_setopt(c, CURLOPT_READDATA, &u);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	r = curl_easy_perform(c) == CURLE_OK ? 0 : -1;
+	curl_slist_free_all(rcpt);
+	return r;
 }
 
 static int
@@ -169,35 +300,6 @@ cmp_double(const void *a, const void *b)
 #define N_MORE 10
 
 /*
- * Mark which of the first n ids the store at statep holds now (one
- * read transaction), with their latency since sent[]; the number
- * stored so far.
- */
-static int
-poll_stored(const char *statep, char ids[][96], const double *sent,
-	    int *seen, double *lat, int n)
-{
-	struct store *st;
-	struct store_txn *txn;
-	int done = 0;
-
-	if (store_open(statep, 1, &st) < 0)
-		return 0;
-	if (store_begin(st, 0, &txn) == 0) {
-		for (int i = 0; i < n; i++) {
-			if (!seen[i] && store_has_message(txn, ids[i]) == 1) {
-				seen[i] = 1;
-				lat[i] = e2e_now() - sent[i];
-			}
-			done += seen[i];
-		}
-		store_abort(txn);
-	}
-	store_close(st);
-	return done;
-}
-
-/*
  * (a) 50 mails through SMTP while the bot idles, all stored; median
  * latency printed.  (b) Dovecot restarted while the bot idles, 10 more
  * arrive meanwhile: all stored once.  (e) SIGTERM exits 0.
@@ -206,12 +308,12 @@ static void
 test_imap_idle_delivery_and_restart(void **state)
 {
 	const char *mt = getenv("MAILTEST_DIR");
-	char *dir, conf[1024], logp[512], statep[512];
-	char ids[N_FIRST + N_MORE][96];
+	char *dir, conf[1024], logp[512], statep[512], ids[N_FIRST + N_MORE][96];
 	double sent[N_FIRST + N_MORE], lat[N_FIRST];
 	int seen[N_FIRST + N_MORE] = { 0 };
 	char maildir[512];
 	long before;
+	CURL *c;
 	pid_t pid;
 	double end;
 	int i, done;
@@ -234,26 +336,31 @@ test_imap_idle_delivery_and_restart(void **state)
 		 "imap_ca_file = %s/ssl/cert.pem\n",
 		 statep, env_or("IMAPS_PORT", "14993"), mt);
 	pid = start_bot(write_config(dir, conf), logp);
-	assert_true(e2e_wait_file(logp, "caught up", 1, 20));
+	assert_true(wait_log(logp, "caught up", 20));
 	before = store_count(statep);	/* mail others left in the box */
 	assert_true(before >= 0);
 
-	/*
-	 * Each e2e_smtp_send() is a new SMTP session (some 0.2 s here), so
-	 * the mails trickle in: look for stored ones between sends too, or
-	 * the latency would count the rest of the sending.
-	 */
+	c = curl_easy_init();
+	assert_non_null(c);
 	for (i = 0; i < N_FIRST; i++) {
 		snprintf(ids[i], sizeof(ids[i]), "idle-%d.%ld@example.test", i,
 			 (long)getpid());
-		assert_int_equal(smtp_send(ids[i], "listener test"), 0);
-		sent[i] = e2e_now();
-		poll_stored(statep, ids, sent, seen, lat, i + 1);
+		assert_int_equal(smtp_send(c, ids[i], "listener test"), 0);
+		sent[i] = now_s();
 	}
-	end = e2e_now() + 60;
-	while ((done = poll_stored(statep, ids, sent, seen, lat, N_FIRST)) <
-	       N_FIRST && e2e_now() < end)
-		e2e_nap();
+	end = now_s() + 60;
+	do {
+		done = 0;
+		for (i = 0; i < N_FIRST; i++) {
+			if (!seen[i] && store_has(statep, ids[i]) == 1) {
+				seen[i] = 1;
+				lat[i] = now_s() - sent[i];
+			}
+			done += seen[i];
+		}
+		if (done < N_FIRST)
+			nap();
+	} while (done < N_FIRST && now_s() < end);
 	assert_int_equal(done, N_FIRST);
 	qsort(lat, N_FIRST, sizeof(lat[0]), cmp_double);
 	printf("imap e2e: %d mails via SMTP stored, median "
@@ -266,32 +373,33 @@ test_imap_idle_delivery_and_restart(void **state)
 	for (i = N_FIRST; i < N_FIRST + N_MORE; i++) {
 		snprintf(ids[i], sizeof(ids[i]), "restart-%d.%ld@example.test",
 			 i, (long)getpid());
-		assert_int_equal(smtp_send(ids[i], "during restart"), 0);
+		assert_int_equal(smtp_send(c, ids[i], "during restart"), 0);
 	}
+	curl_easy_cleanup(c);
 	assert_int_equal(env_cmd("start-dovecot"), 0);
 	/* make smtpd retry now instead of at its next scheduled attempt */
 	if (system("smtpctl schedule all >/dev/null 2>&1") != 0)
 		printf("imap e2e: smtpctl schedule all failed\n");
-	end = e2e_now() + 60;
+	end = now_s() + 60;
 	do {
 		done = 0;
 		for (i = 0; i < N_FIRST + N_MORE; i++)
 			done += store_has(statep, ids[i]) == 1;
 		if (done < N_FIRST + N_MORE)
-			e2e_nap();
-	} while (done < N_FIRST + N_MORE && e2e_now() < end);
+			nap();
+	} while (done < N_FIRST + N_MORE && now_s() < end);
 	assert_int_equal(done, N_FIRST + N_MORE);
 	/* the old session may outlive the master for a moment */
-	assert_true(e2e_wait_file(logp, "connected to", 2, 30));
-	assert_true(e2e_count_in_file(logp, "reconnecting in") >= 1);
+	assert_true(wait_log_count(logp, "connected to", 2, 30));
+	assert_true(count_in_log(logp, "reconnecting in") >= 1);
 	/* stored once: store, the bot's own count and the Maildir agree */
 	assert_int_equal(store_count(statep), before + N_FIRST + N_MORE);
 	assert_int_equal(stored_in_log(logp), store_count(statep));
 	assert_int_equal(maildir_count(maildir), store_count(statep));
 
 	/* (e) */
-	assert_int_equal(e2e_stop_bot(pid), 0);
-	assert_true(e2e_wait_file(logp, "stopped", 1, 1));
+	assert_int_equal(stop_bot(pid), 0);
+	assert_true(wait_log(logp, "stopped", 1));
 	free(dir);	/* test_tmpdir() strdup()s */
 }
 
@@ -316,14 +424,13 @@ test_imap_cert_refused(void **state)
 		 "imap_password = botpass\n", dir,
 		 env_or("IMAPS_PORT", "14993"));
 	pid = start_bot(write_config(dir, conf), logp);
-	assert_true(e2e_wait_file(logp, "reconnecting in 1 s", 1, 10));
-	assert_int_equal(e2e_stop_bot(pid), 0);
-	assert_int_equal(e2e_count_in_file(logp,
-					   "certificate of 127.0.0.1 refused"),
-			 e2e_count_in_file(logp, "reconnecting in"));
-	assert_int_equal(e2e_count_in_file(logp, "connected to"), 0);
+	assert_true(wait_log(logp, "reconnecting in 1 s", 10));
+	assert_int_equal(stop_bot(pid), 0);
+	assert_int_equal(count_in_log(logp, "certificate of 127.0.0.1 refused"),
+			 count_in_log(logp, "reconnecting in"));
+	assert_int_equal(count_in_log(logp, "connected to"), 0);
 	/* the password never reaches the log */
-	assert_int_equal(e2e_count_in_file(logp, "botpass"), 0);
+	assert_int_equal(count_in_log(logp, "botpass"), 0);
 	free(dir);
 }
 
@@ -351,7 +458,7 @@ test_imap_public_inbox(void **state)
 		 env_or("PI_IMAP_PORT", "14144"),
 		 env_or("PI_NEWSGROUP", "test.kvmarm"));
 	pid = start_bot(write_config(dir, conf), logp);
-	assert_true(e2e_wait_file(logp, "caught up", 1, 20));
+	assert_true(wait_log(logp, "caught up", 20));
 	assert_int_equal(store_has(statep, "pi-seed-1@example.test"), 1);
 
 	snprintf(id, sizeof(id), "pi-new.%ld@example.test", (long)getpid());
@@ -371,13 +478,13 @@ test_imap_public_inbox(void **state)
 		snprintf(args, sizeof(args), "pi-add < '%s'", mail);
 		assert_int_equal(env_cmd(args), 0);
 	}
-	end = e2e_now() + 30;
-	while (store_has(statep, id) != 1 && e2e_now() < end)
-		e2e_nap();
+	end = now_s() + 30;
+	while (store_has(statep, id) != 1 && now_s() < end)
+		nap();
 	assert_int_equal(store_has(statep, id), 1);
-	assert_true(e2e_count_in_file(logp, ", IDLE") +
-		    e2e_count_in_file(logp, ", polling") >= 1);
-	assert_int_equal(e2e_stop_bot(pid), 0);
+	assert_true(count_in_log(logp, ", IDLE") + count_in_log(logp, ", polling")
+		    >= 1);
+	assert_int_equal(stop_bot(pid), 0);
 	free(dir);
 }
 
@@ -400,13 +507,13 @@ test_imap_backoff_and_sigterm(void **state)
 		 "imap_user = bot@example.test\n"
 		 "imap_password = secret-not-logged\n", dir);
 	pid = start_bot(write_config(dir, conf), logp);
-	assert_true(e2e_wait_file(logp, "reconnecting in 2 s", 1, 15));
-	assert_true(e2e_count_in_file(logp, "reconnecting in 1 s") == 1);
-	assert_int_equal(e2e_count_in_file(logp, "reconnecting in 4 s"), 0);
-	t = e2e_now();
-	assert_int_equal(e2e_stop_bot(pid), 0);
-	assert_true(e2e_now() - t < 5);
-	assert_int_equal(e2e_count_in_file(logp, "secret-not-logged"), 0);
+	assert_true(wait_log(logp, "reconnecting in 2 s", 15));
+	assert_true(count_in_log(logp, "reconnecting in 1 s") == 1);
+	assert_int_equal(count_in_log(logp, "reconnecting in 4 s"), 0);
+	t = now_s();
+	assert_int_equal(stop_bot(pid), 0);
+	assert_true(now_s() - t < 5);
+	assert_int_equal(count_in_log(logp, "secret-not-logged"), 0);
 	free(dir);
 }
 
@@ -427,20 +534,19 @@ test_imap_sighup_reload(void **state)
 		 "imap_url = imaps://127.0.0.1:9/INBOX\n", dir);
 	path = write_config(dir, conf);
 	pid = start_bot(path, logp);
-	assert_true(e2e_wait_file(logp, "reconnecting in 1 s", 1, 10));
+	assert_true(wait_log(logp, "reconnecting in 1 s", 10));
 	assert_int_equal(test_write_file(path, "no_such_key = 1\n", 16), 0);
 	kill(pid, SIGHUP);
-	assert_true(e2e_wait_file(logp, "keeping the running configuration",
-				  1, 10));
+	assert_true(wait_log(logp, "keeping the running configuration", 10));
 	snprintf(conf, sizeof(conf),
 		 "state_dir = %s\n"
 		 "imap_url = imaps://127.0.0.1:7/INBOX\n", dir);
 	path = write_config(dir, conf);
 	kill(pid, SIGHUP);
-	assert_true(e2e_wait_file(logp, "configuration reloaded", 1, 10));
+	assert_true(wait_log(logp, "configuration reloaded", 10));
 	/* the new URL is used at once */
-	assert_true(e2e_wait_file(logp, "127.0.0.1:7 failed", 1, 10));
-	assert_int_equal(e2e_stop_bot(pid), 0);
+	assert_true(wait_log(logp, "127.0.0.1:7 failed", 10));
+	assert_int_equal(stop_bot(pid), 0);
 	free(dir);
 }
 
