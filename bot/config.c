@@ -834,6 +834,15 @@ check_exposure(struct ctx *c, const struct config *cfg, const unsigned *seen)
 			    "cannot be released",
 			    cfg->moderation);
 	}
+	if (*cfg->commands_imap_url &&
+	    !strcmp(cfg->commands_imap_url, cfg->imap_url)) {
+		const struct key *k = find_key("commands_imap_url");
+
+		c->line = seen[k - keys];
+		cfg_warning(c,
+			    "commands_imap_url is imap_url: requests already "
+			    "arrive there, leave commands_imap_url empty");
+	}
 	if (strcmp(cfg->moderation, "none") && !*cfg->token_secret) {
 		const struct key *mod = find_key("moderation");
 

@@ -49,6 +49,7 @@ struct imap {
 	int idle;		/* server offers IDLE */
 	int idling;
 	const struct config *cfg;	/* borrowed: inbox_accept() rules */
+	int commands_only;	/* the commands mailbox: nothing archived */
 };
 
 struct imap_url {
@@ -211,6 +212,13 @@ choose_mailbox(struct imap *im, const char *name)
 int
 imap_open(const struct config *cfg, struct imap **out)
 {
+	return imap_open_mailbox(cfg, 0, out);
+}
+
+int
+imap_open_mailbox(const struct config *cfg, int commands_only,
+		  struct imap **out)
+{
 	struct imap_url u;
 	struct imap *im;
 	int r;
@@ -222,6 +230,7 @@ imap_open(const struct config *cfg, struct imap **out)
 	if (!im)
 		return log_error("out of memory");
 	im->cfg = cfg;
+	im->commands_only = commands_only;
 	snprintf(im->host, sizeof(im->host), "%s", u.host);
 	snprintf(im->user, sizeof(im->user), "%s",
 		 *cfg->imap_user ? cfg->imap_user : "anonymous");
@@ -447,8 +456,8 @@ oom:
  * 1 archived, 0 duplicate, not archived or unparsable, -1.
  */
 static int
-store_one(struct store_txn *txn, const struct config *cfg, const char *raw,
-	  size_t len, uint32_t uid, const char *mailbox)
+store_one(struct store_txn *txn, const struct config *cfg, int commands_only,
+	  const char *raw, size_t len, uint32_t uid, const char *mailbox)
 {
 	struct message msg;
 	const char *why = NULL;
@@ -459,9 +468,7 @@ store_one(struct store_txn *txn, const struct config *cfg, const char *raw,
 			 why ? why : "unparsable");
 		return 0;
 	}
-	/* the commands mailbox (loop.c opens it with imap_url set to it) */
-	if (*cfg->commands_imap_url &&
-	    !strcmp(cfg->imap_url, cfg->commands_imap_url))
+	if (commands_only)
 		r = inbox_accept_request(txn, cfg, &msg, raw, len, NULL);
 	else
 		r = inbox_accept(txn, cfg, &msg, raw, len, NULL);
@@ -524,7 +531,8 @@ fetch_batch(struct imap *im, struct store *store, uint32_t validity,
 		item_of(clist_content(it), &uid, NULL, &body, &blen);
 		if (uid < p[0].uid || uid > p[n - 1].uid || !body)
 			continue;
-		r = store_one(txn, im->cfg, body, blen, uid, im->mailbox);
+		r = store_one(txn, im->cfg, im->commands_only, body, blen, uid,
+			      im->mailbox);
 		if (r < 0)
 			goto fail;
 		*stored += (size_t)r;

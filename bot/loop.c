@@ -124,7 +124,9 @@ poll_commands(struct loop *l)
 	const struct config *cfg = l->cfg;
 	size_t n = 0;
 
-	if (!*cfg->commands_imap_url || mono() < l->next_cpoll)
+	/* the same mailbox twice would share one UID cursor: never */
+	if (!*cfg->commands_imap_url || mono() < l->next_cpoll ||
+	    !strcmp(cfg->commands_imap_url, cfg->imap_url))
 		return;
 	l->next_cpoll = mono() + cfg->imap_poll_seconds;
 	l->ccfg = *cfg;
@@ -132,7 +134,7 @@ poll_commands(struct loop *l)
 	l->ccfg.imap_user = cfg->commands_imap_user;
 	l->ccfg.imap_password = cfg->commands_imap_password;
 	if (!l->cim) {
-		if (imap_open(&l->ccfg, &l->cim) < 0) {
+		if (imap_open_mailbox(&l->ccfg, 1, &l->cim) < 0) {
 			l->cim = NULL;	/* logged; next poll tries again */
 			return;
 		}
@@ -229,7 +231,9 @@ timeout_ms(struct loop *l, int64_t imap_deadline)
 	}
 	if (imap_deadline && imap_deadline - m < wait)
 		wait = imap_deadline - m;
-	if (*l->cfg->commands_imap_url && l->next_cpoll - m < wait)
+	if (*l->cfg->commands_imap_url &&
+	    strcmp(l->cfg->commands_imap_url, l->cfg->imap_url) &&
+	    l->next_cpoll - m < wait)
 		wait = l->next_cpoll - m;
 	return wait <= 0 ? 0 : (int)(wait * 1000);
 }

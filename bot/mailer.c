@@ -377,8 +377,10 @@ queue_final_digest(struct store_txn *txn, const struct config *cfg,
 			if (strcmp(aud.subs[i].lang, lang))
 				continue;
 			buf_init(&lu, 2048);
-			r = token_make(cfg->token_secret, "unsub", addr, now,
-				       tok, sizeof(tok));
+			r = *cfg->token_secret
+				    ? token_make(cfg->token_secret, "unsub",
+						 addr, now, tok, sizeof(tok))
+				    : -1;
 			if (r == 0)
 				r = buf_addf(&lu,
 					     "<mailto:%s?subject=unsubscribe%%20%s>",

@@ -38,6 +38,15 @@ struct imap;
 /* cfg is borrowed and must outlive the connection (inbox_accept rules). */
 int imap_open(const struct config *cfg, struct imap **out);
 
+/*
+ * The same; commands_only marks the mailbox of commands_imap_url (cfg
+ * then a copy whose imap_url/user/password are the commands_* ones):
+ * its mail is never archived, only mail to the bot is queued
+ * (inbox_accept_request()).
+ */
+int imap_open_mailbox(const struct config *cfg, int commands_only,
+		      struct imap **out);
+
 /* Log out (best effort) and free.  NULL is fine. */
 void imap_close(struct imap *im);
 

@@ -823,7 +823,38 @@ test_config_check_config_command(void **state)
 	free(err);
 }
 
+/* The commands mailbox must be another mailbox than imap_url's. */
+static void
+test_config_commands_mailbox(void **state)
+{
+	struct config cfg;
+	char *errs, *path;
+
+	assert_int_equal(load_text("imap_url = imaps://h/INBOX\n"
+				   "commands_imap_url = imaps://h/INBOX\n",
+				   0600, &cfg, &errs, &path),
+			 0);
+	assert_true(has_error(errs, path, 2,
+			      "warning: commands_imap_url is imap_url"));
+	config_release(&cfg);
+	free(errs);
+	free(path);
+	setenv("KVMARM_TEST_PW", "commands-box-pw", 1);
+	assert_int_equal(load_text("imap_url = imap://127.0.0.1:14144/k.*\n"
+				   "imap_starttls = no\n"
+				   "commands_imap_url = imaps://h/INBOX\n"
+				   "commands_imap_password = env:KVMARM_TEST_PW\n",
+				   0600, &cfg, &errs, &path),
+			 0);
+	assert_string_equal(errs, "");
+	assert_string_equal(cfg.commands_imap_url, "imaps://h/INBOX");
+	config_release(&cfg);
+	free(errs);
+	free(path);
+}
+
 TEST_LIST(config,
+	cmocka_unit_test(test_config_commands_mailbox),
 	cmocka_unit_test(test_config_defaults),
 	cmocka_unit_test(test_config_example_valid),
 	cmocka_unit_test(test_config_example_and_docs_complete),
