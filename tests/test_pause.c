@@ -24,6 +24,7 @@
 #include "outbox.h"
 #include "store.h"
 #include "subscriber.h"
+#include "e2eutil.h"
 #include "testutil.h"
 
 #define CLOSED_PORT_URL "smtp://127.0.0.1:14599"
@@ -176,48 +177,6 @@ test_pause_holds_outbox(void **state)
 
 /* --- the daemon ------------------------------------------------------- */
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void
-nap(void)
-{
-	struct timespec ts = {0, 50 * 1000 * 1000};
-
-	nanosleep(&ts, NULL);
-}
-
-static int
-log_count(const char *path, const char *needle)
-{
-	char *s = test_read_file(path, NULL), *p;
-	int n = 0;
-
-	for (p = s; p && (p = strstr(p, needle)); p++)
-		n++;
-	free(s);
-	return n;
-}
-
-static int
-wait_count(const char *path, const char *needle, int n, double secs)
-{
-	double end = now_s() + secs;
-
-	do {
-		if (log_count(path, needle) >= n)
-			return 1;
-		nap();
-	} while (now_s() < end);
-	return 0;
-}
-
 /* The daemon of the test running; the teardown stops it on a failure. */
 static pid_t daemon_pid;
 
@@ -276,12 +235,12 @@ test_pause_daemon(void **state)
 		_exit(127);
 	}
 	daemon_pid = pid;
-	assert_true(wait_count(logpath, "outbox: paused, 1 mail(s) held", 1,
+	assert_true(e2e_wait_file(logpath, "outbox: paused, 1 mail(s) held", 1,
 			       20));
 	/* It sleeps until the next look, a minute away: no busy loop. */
 	sleep(2);
-	assert_int_equal(log_count(logpath, "outbox: paused"), 1);
-	assert_int_equal(log_count(logpath, "attempt"), 0);
+	assert_int_equal(e2e_count_in_file(logpath, "outbox: paused"), 1);
+	assert_int_equal(e2e_count_in_file(logpath, "attempt"), 0);
 	assert_int_equal(waitpid(pid, &st, WNOHANG), 0);
 
 	/* The admin commands run beside it (it holds the writer lock). */
@@ -307,17 +266,17 @@ test_pause_daemon(void **state)
 	 * resumed, it tries the mail (the closed port refuses).
 	 */
 	kill(pid, SIGHUP);
-	assert_true(wait_count(logpath, "attempt 1 failed", 1, 20));
-	assert_int_equal(log_count(logpath, "outbox: paused"), 1);
+	assert_true(e2e_wait_file(logpath, "attempt 1 failed", 1, 20));
+	assert_int_equal(e2e_count_in_file(logpath, "outbox: paused"), 1);
 
 	kill(pid, SIGTERM);
-	end = now_s() + 20;
+	end = e2e_now() + 20;
 	while (waitpid(pid, &st, WNOHANG) != pid) {
-		if (now_s() > end) {
+		if (e2e_now() > end) {
 			stop_daemon(NULL);
 			fail_msg("kvmarm-bot run did not stop on SIGTERM");
 		}
-		nap();
+		e2e_nap();
 	}
 	daemon_pid = 0;
 	assert_true(WIFEXITED(st));
