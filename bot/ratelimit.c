@@ -22,6 +22,7 @@
 
 #include <openssl/evp.h>
 
+#include "be64.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "store.h"
@@ -36,27 +37,6 @@
 #define RATE_MAX_WHO 256
 #define RATE_HASH_PREFIX "sha256:"
 #define RATE_KEY_MAX (RATE_MAX_BUCKET + 1 + RATE_MAX_WHO)
-
-static void
-put_be64(unsigned char *p, int64_t t)
-{
-	uint64_t v = (uint64_t)t;
-
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-static int64_t
-get_be64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return (int64_t)v;
-}
 
 /* Build "BUCKET\0WHO" (who lowercased, or hashed when long). */
 static int
@@ -141,7 +121,7 @@ load_log(struct store_txn *txn, const char *key, size_t klen, int64_t **ev,
 		return log_error("out of memory");
 	p = v;
 	for (size_t i = 0; i < cnt; i++) {
-		(*ev)[i] = get_be64(p + 8 * i);
+		(*ev)[i] = (int64_t)be64_get(p + 8 * i);
 		if (i && (*ev)[i] < (*ev)[i - 1]) {
 			log_warn("ratelimit: damaged log for bucket '%s' "
 				 "(times out of order); starting it afresh",
@@ -201,7 +181,7 @@ rate_eval(struct store_txn *txn, const char *bucket, const char *who, int limit,
 		return log_error("out of memory");
 	}
 	for (size_t i = 0; i < keep; i++)
-		put_be64(out + 8 * i, ev[first + i]);
+		be64_put(out + 8 * i, (uint64_t)ev[first + i]);
 	r = store_kv_put(txn, STORE_DB_RATE, key, klen, out, keep * 8);
 	free(out);
 	free(ev);
@@ -240,7 +220,7 @@ collect_stale(const void *key, size_t klen, const void *val, size_t vlen,
 
 	/* A damaged log goes too: it would be read as empty anyway. */
 	if (vlen >= 8 && vlen % 8 == 0 &&
-	    get_be64((const unsigned char *)val + vlen - 8) >= s->cut)
+	    (int64_t)be64_get((const unsigned char *)val + vlen - 8) >= s->cut)
 		return 0;
 	if (s->n == s->alloc) {
 		size_t na = s->alloc ? 2 * s->alloc : 16;

@@ -27,6 +27,7 @@
 #include <lmdb.h>
 #include <openssl/evp.h>
 
+#include "be64.h"
 #include "buf.h"
 #include "log.h"
 #include "store.h"
@@ -513,22 +514,13 @@ key_is_hashed(const char *key, size_t klen)
 static void
 put_be64(unsigned char *p, int64_t date)
 {
-	uint64_t v = (uint64_t)date ^ STORE_DATE_BIAS;
-
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)(v & 0xff);
-		v >>= 8;
-	}
+	be64_put(p, (uint64_t)date ^ STORE_DATE_BIAS);
 }
 
 static int64_t
 get_be64(const unsigned char *p)
 {
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return (int64_t)(v ^ STORE_DATE_BIAS);
+	return (int64_t)(be64_get(p) ^ STORE_DATE_BIAS);
 }
 
 int

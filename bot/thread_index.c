@@ -21,6 +21,7 @@
 
 #include <openssl/evp.h>
 
+#include "be64.h"
 #include "buf.h"
 #include "log.h"
 #include "message.h"
@@ -44,22 +45,13 @@
 void
 tidx_put_be64(unsigned char *p, int64_t v)
 {
-	uint64_t u = (uint64_t)v ^ DATE_BIAS;
-
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)(u & 0xff);
-		u >>= 8;
-	}
+	be64_put(p, (uint64_t)v ^ DATE_BIAS);
 }
 
 int64_t
 tidx_get_be64(const unsigned char *p)
 {
-	uint64_t u = 0;
-
-	for (int i = 0; i < 8; i++)
-		u = u << 8 | p[i];
-	return (int64_t)(u ^ DATE_BIAS);
+	return (int64_t)(be64_get(p) ^ DATE_BIAS);
 }
 
 static void
