@@ -977,6 +977,13 @@ addressed(char *const *v, size_t n, const char *bot_address)
 	return 0;
 }
 
+int
+command_addressed_to_bot(const struct message *msg, const char *bot_address)
+{
+	return addressed(msg->to, msg->n_to, bot_address) ||
+	       addressed(msg->cc, msg->n_cc, bot_address);
+}
+
 static int
 has_address(char *const *v, size_t n, const char *addr)
 {
@@ -1165,8 +1172,7 @@ command_screen(const struct config *cfg, const struct message *msg,
 		return "no bot_address configured";
 	if (!msg)
 		return "no mail";
-	if (!addressed(msg->to, msg->n_to, bot) &&
-	    !addressed(msg->cc, msg->n_cc, bot))
+	if (!command_addressed_to_bot(msg, bot))
 		return "not addressed to the bot";
 	if (!msg->from_addr || !*msg->from_addr)
 		return "no sender";

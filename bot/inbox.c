@@ -11,27 +11,11 @@
 
 #include <openssl/evp.h>
 
+#include "be64.h"
 #include "command.h"
 #include "inbox.h"
 #include "log.h"
 #include "thread.h"
-
-static void
-put_be64(unsigned char *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t
-get_be64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 void
 inbox_key(char prefix, const char *message_id, char *out)
@@ -53,18 +37,6 @@ inbox_key(char prefix, const char *message_id, char *out)
 		out[3 + 2 * i] = hex[md[i] & 15];
 	}
 	out[66] = '\0';
-}
-
-static int
-addressed_to_bot(const struct config *cfg, const struct message *msg)
-{
-	for (size_t i = 0; i < msg->n_to; i++)
-		if (command_is_bot_address(msg->to[i], cfg->bot_address))
-			return 1;
-	for (size_t i = 0; i < msg->n_cc; i++)
-		if (command_is_bot_address(msg->cc[i], cfg->bot_address))
-			return 1;
-	return 0;
 }
 
 static int
@@ -96,9 +68,8 @@ inbox_accept(struct store_txn *txn, const struct config *cfg,
 	     const struct message *msg, const char *raw, size_t len,
 	     int *queued)
 {
-	int to_bot = *cfg->bot_address && addressed_to_bot(cfg, msg);
-	int from_bot = *cfg->bot_address &&
-		       command_is_bot_address(msg->from_addr, cfg->bot_address);
+	int to_bot = command_addressed_to_bot(msg, cfg->bot_address);
+	int from_bot = command_is_bot_address(msg->from_addr, cfg->bot_address);
 	int archive = !from_bot && (!to_bot || command_via_list(cfg, msg));
 	int r = 0;
 
@@ -132,7 +103,7 @@ inbox_accept_request(struct store_txn *txn, const struct config *cfg,
 
 	if (queued)
 		*queued = 0;
-	if (*cfg->bot_address && addressed_to_bot(cfg, msg) &&
+	if (command_addressed_to_bot(msg, cfg->bot_address) &&
 	    !command_is_bot_address(msg->from_addr, cfg->bot_address))
 		r = queue(txn, msg, raw, len);
 	else
@@ -156,7 +127,7 @@ inbox_done(struct store_txn *txn, const char *qkey, int64_t now)
 		return log_error("inbox: bad queue key");
 	memcpy(dkey, qkey, INBOX_KEY_MAX);
 	dkey[0] = 'd';
-	put_be64(t, (uint64_t)now);
+	be64_put(t, (uint64_t)now);
 	if (store_kv_del(txn, STORE_DB_INBOX, qkey, strlen(qkey)) < 0)
 		return -1;
 	return store_kv_put(txn, STORE_DB_INBOX, dkey, strlen(dkey), t,
@@ -187,7 +158,7 @@ collect_old(const void *key, size_t klen, const void *val, size_t vlen,
 	if (klen < 2 || memcmp(key, "d:", 2))
 		return 1;	/* past the "d:" keys */
 	if (klen != INBOX_KEY_MAX - 1 || vlen != 8 ||
-	    (int64_t)get_be64(val) >= p->cutoff)
+	    (int64_t)be64_get(val) >= p->cutoff)
 		return 0;
 	if (p->n == p->cap)
 		return 1;	/* the rest next time */

@@ -101,6 +101,13 @@ const char *command_verb_name(enum command_verb verb);
  */
 int command_is_bot_address(const char *addr, const char *bot_address);
 
+/*
+ * 1 when the bot's address (any +suffix form) is in msg's To or Cc,
+ * else 0 (also when bot_address is empty).  Bcc does not count.
+ */
+int command_addressed_to_bot(const struct message *msg,
+			     const char *bot_address);
+
 /* 1 when addr is one of cfg->moderators (case-insensitive), else 0. */
 int command_is_moderator(const struct config *cfg, const char *addr);
 
