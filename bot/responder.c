@@ -312,7 +312,7 @@ do_summarize(struct job *j, const struct command *c)
 	struct thread t = {0};
 	struct llmsum *ls = NULL;
 	struct buf text, subj;
-	const char *title, *refs[MAX_REFS + 2];
+	const char *title, *refs[2];
 	size_t n_refs = 0, people = 0;
 	int64_t newest = 0, oldest = INT64_MAX;
 	char *id, *out = NULL, d0[32], d1[32];
@@ -385,19 +385,14 @@ do_summarize(struct job *j, const struct command *c)
 	if (r == 0)
 		r = re_subject(title, "thread", &subj);
 	if (r == 0) {
-		/* threaded under the request, which is in the thread */
-		const struct message *q = j->msg;
-		const char *irt = q->message_id;
+		const char *irt = NULL;
 
-		if (!c->arg && digest_on_lore(q->message_id)) {
-			size_t skip = q->n_references > MAX_REFS
-					      ? q->n_references - MAX_REFS
-					      : 0;
-			for (size_t i = skip; i < q->n_references; i++)
-				refs[n_refs++] = q->references[i];
-			refs[n_refs++] = q->message_id;
-		} else {
-			/* a fresh request: under the mail it names */
+		/*
+		 * A reply inside the thread is answered under the request
+		 * (answer_in() threads it, NULL); a fresh request, or one
+		 * without a real Message-ID, under the mail it names.
+		 */
+		if (c->arg || !digest_on_lore(j->msg->message_id)) {
 			if (strcmp(t.root_id, id))
 				refs[n_refs++] = t.root_id;
 			refs[n_refs++] = id;
