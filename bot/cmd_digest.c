@@ -183,7 +183,7 @@ send_digest(struct cli *cli, const struct digest_options *opt,
 	struct outbox_item it = {0};
 	struct store_txn *txn;
 	struct store *store;
-	char key[64], *id = NULL;
+	char key[MAILER_KEY_MAX], *id = NULL;
 	int r;
 
 	if (print_opts)
@@ -199,23 +199,22 @@ send_digest(struct cli *cli, const struct digest_options *opt,
 				lang);
 	if (r >= 0 && outbox_flush(store, cfg, clock_now(), NULL) < 0)
 		r = -1;
-	snprintf(key, sizeof(key), "digest:%lld:%lld", (long long)opt->since,
-		 (long long)opt->until);
+	mailer_window_key(key, sizeof(key), "digest", opt->since, opt->until);
 	if (r >= 0 && store_begin(store, 0, &txn) == 0) {
 		/* held for the moderators: what went out is the draft */
+		const char *what = "digest";
+
 		if (strcmp(cfg->moderation, "none") &&
 		    outbox_find_key(txn, key, &id) == 1) {
-			memcpy(key, "hold", 4);
-			memmove(key + 4, key + 6, strlen(key + 6) + 1);
+			mailer_window_key(key, sizeof(key), "hold", opt->since,
+					  opt->until);
+			what = "draft";
 			printf("digest held for moderation; ");
 		}
 		if (outbox_find_key(txn, key, &id) == 0 &&
 		    outbox_get(txn, id, &it) == 0) {
 			if (it.state == OUTBOX_SENT) {
-				printf("%s <%s> sent%s\n",
-				       strncmp(key, "hold", 4) ? "digest"
-							       : "draft",
-				       id,
+				printf("%s <%s> sent%s\n", what, id,
 				       r == 1 ? " (queued before)" : "");
 				r = 0;
 			} else {

@@ -60,6 +60,13 @@ digest_subject(const struct config *cfg, const struct digest *d,
 
 /* ---- shared pieces ---------------------------------------------------- */
 
+void
+mailer_window_key(char *out, size_t outsz, const char *kind, int64_t since,
+		  int64_t until)
+{
+	snprintf(out, outsz, "%s:%" PRId64 ":%" PRId64, kind, since, until);
+}
+
 static int
 is_zh(const char *lang)
 {
@@ -291,11 +298,10 @@ queue_final_digest(struct store_txn *txn, const struct config *cfg,
 	size_t n_rcpt = 0, queued = 0;
 	struct llmsum *ls = NULL;
 	struct buf list_id, unsub;
-	char key[64];
+	char key[MAILER_KEY_MAX];
 	int r;
 
-	snprintf(key, sizeof(key), "digest:%" PRId64 ":%" PRId64, since,
-		 until);
+	mailer_window_key(key, sizeof(key), "digest", since, until);
 	r = outbox_find_key(txn, key, &old);
 	free(old);
 	if (r <= 0) {
@@ -592,18 +598,17 @@ mailer_hold_digest(struct store_txn *txn, const struct config *cfg,
 {
 	struct moderation_item item = {0};
 	struct buf subj, body;
-	char key[64], *old = NULL;
+	char key[MAILER_KEY_MAX], *old = NULL;
 	struct llmsum *ls;
 	int r;
 
-	snprintf(key, sizeof(key), "digest:%" PRId64 ":%" PRId64, since,
-		 until);
+	mailer_window_key(key, sizeof(key), "digest", since, until);
 	r = outbox_find_key(txn, key, &old);
 	free(old);
 	old = NULL;
 	if (r == 0)
 		return 1;
-	snprintf(key, sizeof(key), "hold:%" PRId64 ":%" PRId64, since, until);
+	mailer_window_key(key, sizeof(key), "hold", since, until);
 	if (r > 0)
 		r = outbox_find_key(txn, key, &old);
 	free(old);

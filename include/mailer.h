@@ -9,6 +9,7 @@
 #ifndef KVMARM_MAILER_H
 #define KVMARM_MAILER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -82,6 +83,14 @@ int mailer_footer(const struct config *cfg, const char *lang,
  *
  * mailer_remind(): queue the reminder that item still waits.  0 or -1.
  */
+/*
+ * The outbox key of a window: kind "digest" (the sent digest) or "hold"
+ * (the first draft of a held one), "KIND:SINCE:UNTIL" into out.
+ */
+#define MAILER_KEY_MAX 64
+void mailer_window_key(char *out, size_t outsz, const char *kind,
+		       int64_t since, int64_t until);
+
 struct moderation_item;
 int mailer_hold_digest(struct store_txn *txn, const struct config *cfg,
 		       int64_t since, int64_t until, int64_t now);
