@@ -283,6 +283,56 @@ add_subscriber(const struct subscriber *s, void *ctx)
 	return 0;
 }
 
+/* Who one copy of the digest goes to. */
+struct digest_copy {
+	const char *const *rcpt;
+	size_t n;
+	const char *subscriber;	/* the one subscriber, NULL for the list */
+};
+
+/*
+ * Queue one copy of the rendered digest: a subscriber's carries a
+ * List-Unsubscribe token made for them (without token_secret, and for
+ * the list copy, the mailto asks for the confirming round).  The first
+ * copy of a window is queued under key, the others under "key:N".
+ * Counts *queued.  0 or -1.
+ */
+static int
+queue_digest_copy(struct store_txn *txn, const struct config *cfg,
+		  const struct digest_copy *dc, const char *key,
+		  size_t *queued, const char *subject, const char *body,
+		  const char *list_id, const char *unsub, int64_t now)
+{
+	struct compose_mail m = {0};
+	char tok[TOKEN_MAX], k[96];
+	struct buf lu;
+	int r;
+
+	buf_init(&lu, 2048);
+	if (dc->subscriber && *cfg->token_secret &&
+	    token_make(cfg->token_secret, "unsub", dc->subscriber, now, tok,
+		       sizeof(tok)) == 0)
+		r = buf_addf(&lu, "<mailto:%s?subject=unsubscribe%%20%s>",
+			     unsub, tok);
+	else
+		r = buf_addf(&lu, "<mailto:%s?subject=unsubscribe>", unsub);
+	m.to = dc->rcpt;
+	m.n_to = dc->n;
+	m.subject = subject;
+	m.body = body;
+	m.bulk = 1;
+	m.list_id = list_id;
+	m.list_unsubscribe = lu.data;
+	snprintf(k, sizeof(k), "%s:%zu", key, *queued);
+	if (r == 0)
+		r = queue_mail(txn, cfg, &m, dc->rcpt, dc->n,
+			       *queued ? k : key, now, NULL);
+	buf_release(&lu);
+	if (r == 0)
+		(*queued)++;
+	return r;
+}
+
 /*
  * Queue the final digest of [since, until) to every audience, with
  * item's edits (NULL: none).  0 queued, 1 already queued, -1.
@@ -351,63 +401,22 @@ queue_final_digest(struct store_txn *txn, const struct config *cfg,
 		if (r == 0)
 			r = mailer_footer(cfg, lang, &body);
 		if (r == 0 && list_lang && n_rcpt) {
-			struct compose_mail m = {0};
-			struct buf lu;
-			char k[96];
+			struct digest_copy dc = { (const char *const *)rcpt,
+						  n_rcpt, NULL };
 
-			buf_init(&lu, 2048);
-			r = buf_addf(&lu, "<mailto:%s?subject=unsubscribe>",
-				     unsub.data);
-			m.to = (const char *const *)rcpt;
-			m.n_to = n_rcpt;
-			m.subject = subj.data;
-			m.body = body.data;
-			m.bulk = 1;
-			m.list_id = list_id.data;
-			m.list_unsubscribe = lu.data;
-			snprintf(k, sizeof(k), "%s:%zu", key, queued);
-			if (r == 0)
-				r = queue_mail(txn, cfg, &m,
-					       (const char *const *)rcpt,
-					       n_rcpt, queued ? k : key, now,
-					       NULL);
-			buf_release(&lu);
-			queued += r == 0;
+			r = queue_digest_copy(txn, cfg, &dc, key, &queued,
+					      subj.data, body.data,
+					      list_id.data, unsub.data, now);
 		}
 		for (size_t i = 0; r == 0 && i < aud.n; i++) {
 			const char *addr = aud.subs[i].addr;
-			struct compose_mail m = {0};
-			char tok[TOKEN_MAX], k[96];
-			struct buf lu;
+			struct digest_copy dc = { &addr, 1, addr };
 
-			if (strcmp(aud.subs[i].lang, lang))
-				continue;
-			buf_init(&lu, 2048);
-			r = *cfg->token_secret
-				    ? token_make(cfg->token_secret, "unsub",
-						 addr, now, tok, sizeof(tok))
-				    : -1;
-			if (r == 0)
-				r = buf_addf(&lu,
-					     "<mailto:%s?subject=unsubscribe%%20%s>",
-					     unsub.data, tok);
-			else	/* no token_secret: the confirming round */
-				r = buf_addf(&lu,
-					     "<mailto:%s?subject=unsubscribe>",
-					     unsub.data);
-			m.to = &addr;
-			m.n_to = 1;
-			m.subject = subj.data;
-			m.body = body.data;
-			m.bulk = 1;
-			m.list_id = list_id.data;
-			m.list_unsubscribe = lu.data;
-			snprintf(k, sizeof(k), "%s:%zu", key, queued);
-			if (r == 0)
-				r = queue_mail(txn, cfg, &m, &addr, 1,
-					       queued ? k : key, now, NULL);
-			buf_release(&lu);
-			queued += r == 0;
+			if (!strcmp(aud.subs[i].lang, lang))
+				r = queue_digest_copy(txn, cfg, &dc, key,
+						      &queued, subj.data,
+						      body.data, list_id.data,
+						      unsub.data, now);
 		}
 		buf_release(&subj);
 		buf_release(&body);
